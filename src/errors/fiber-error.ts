@@ -38,10 +38,14 @@ export class UsageError extends FiberError {
   }
 }
 
-/** Redis could not be reached, refused us, or is configured in a way BullMQ cannot live with. */
+/**
+ * Redis could not be reached, refused us, or is configured in a way BullMQ cannot live with.
+ * An unreachable server on a one-shot command is a usage error (exit 2): the fix is the
+ * --redis-url / FIBER_REDIS_URL setting (docs/decisions.md).
+ */
 export class ConnectionError extends FiberError {
-  constructor(message: string, code = 'fiber.redis.unreachable', details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(code, 'runtime', message, details, options);
+  constructor(message: string, code = 'fiber.redis.unreachable', details: Record<string, unknown> = {}, options?: { cause?: unknown }, kind: ErrorKind = 'runtime') {
+    super(code, kind, message, details, options);
   }
 }
 

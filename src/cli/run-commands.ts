@@ -1,0 +1,51 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { PRESET_NAMES } from '../config/presets.js';
+import { STAGE_NAMES } from '../config/stage.js';
+import type { CliContext } from './context.js';
+
+export const redisUrlOption = () => new Option('--redis-url <url>', 'Redis for queues and the run registry').env('FIBER_REDIS_URL');
+
+/** The context module loads pino and ioredis: import it only once a command really runs. */
+export async function contextFor(cmd: Command): Promise<CliContext> {
+  return (await import('./context.js')).cliContext(cmd);
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds > 0');
+  return n;
+}
+
+/** pretrain, status, cancel: the commands a user runs against a cluster's Redis. */
+export function registerRunCommands(program: Command): void {
+  program.command('pretrain')
+    .description('validate a run config and queue one pretraining stage (returns at once)')
+    .addOption(new Option('--stage <stage>', 'coarse (image-text: ITC+ITM+MLM) or fine (image-text-box)').choices(STAGE_NAMES).makeOptionMandatory())
+    .option('-c, --config <file>', 'run config, YAML or JSON')
+    .addOption(new Option('--preset <name>', 'defaults to start from (default: fiber-base, or the file\'s preset:)').choices(PRESET_NAMES))
+    .option('--set <key=value>', 'override one config field, e.g. --set batch.coarse.globalBatch=256 (repeatable)', collect, [])
+    .option('--run <name>', 'run name (default: <preset>-<config hash>, so resubmitting the same config is idempotent)')
+    .option('--init <checkpoint>', 'start from this checkpoint URI instead of seeded init (fine: instead of the coarse stage)')
+    .option('--dry-run', 'validate and print what would be submitted; touch nothing')
+    .option('--json', 'print the outcome as JSON')
+    .addOption(redisUrlOption())
+    .action(async (opts, cmd: Command) => (await import('./commands/pretrain.js')).pretrain(opts, await contextFor(cmd)));
+
+  program.command('status')
+    .description('runs, stages, progress, queues and workers (all runs, newest first, or one)')
+    .argument('[run]', 'show only this run')
+    .option('--json', 'print the report as JSON (schema fiber.status/v1, docs/status.md)')
+    .option('-w, --watch', 'refresh until the run finishes or Ctrl-C')
+    .option('--interval <seconds>', 'refresh period for --watch', positiveSeconds, 2)
+    .addOption(redisUrlOption())
+    .action(async (run: string | undefined, opts, cmd: Command) => (await import('./commands/status.js')).status(run, opts, await contextFor(cmd)));
+
+  program.command('cancel')
+    .description('cancel a run: remove its queued work and stop its running stage at the next step')
+    .argument('<run>', 'run name')
+    .option('--json', 'print the outcome as JSON')
+    .addOption(redisUrlOption())
+    .action(async (run: string, opts, cmd: Command) => (await import('./commands/cancel.js')).cancel(run, opts, await contextFor(cmd)));
+}

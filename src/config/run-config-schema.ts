@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { MODEL_PRESET_NAMES } from '../model/model-config.js';
+import { STAGE_NAMES } from './stage.js';
+
+/**
+ * The run config's one source of truth: field types, ranges and descriptions. Types are inferred
+ * from it (run-config.ts), docs/config.md is generated from it, and every field is required here
+ * because defaults come from presets (presets.ts), never from scattered `?? x` in the code.
+ */
+
+const posInt = () => z.number().int().positive();
+const nonNegInt = () => z.number().int().nonnegative();
+const positive = () => z.number().positive();
+const fraction = () => z.number().min(0).max(1);
+
+export const stageNameSchema = z.enum(STAGE_NAMES);
+
+export const modelSchema = z.strictObject({
+  preset: z.enum(MODEL_PRESET_NAMES).describe('Model size preset the other model fields start from'),
+  imageEmbedDim: posInt().describe('Swin patch-embedding width C; stage i has C*2^i channels'),
+  imageDepths: z.tuple([posInt(), posInt(), posInt(), posInt()]).describe('Swin blocks per stage'),
+  imageHeads: z.tuple([posInt(), posInt(), posInt(), posInt()]).describe('Swin attention heads per stage'),
+  imageSize: posInt().multipleOf(32).describe('Coarse-stage square image side in pixels (window = imageSize/32)'),
+  mlpRatio: positive().describe('Swin MLP hidden width as a multiple of C'),
+  textHidden: posInt().describe('RoBERTa hidden size'),
+  textLayers: posInt().describe('RoBERTa layers'),
+  textHeads: posInt().describe('RoBERTa attention heads'),
+  textIntermediate: posInt().describe('RoBERTa feed-forward width'),
+  vocabSize: posInt().describe('Vocabulary size (RoBERTa byte-level BPE: 50265)'),
+  maxPositions: posInt().describe('Learned text positions including RoBERTa\'s padding offset of 2'),
+  numFusionLayers: z.number().int().min(2).describe('Fused layer pairs: the top k-2 Swin stage-3 blocks and both stage-4 blocks, with the top k text layers'),
+  crossHidden: posInt().describe('Width of the ITC and fusion projections and poolers'),
+  fpnChannels: posInt().describe('FPN and detection-head channels (fine stage)'),
+  dropout: z.number().min(0).lt(1).describe('Dropout on text hidden states and attention probabilities'),
+  dropPath: z.number().min(0).lt(1).describe('Swin stochastic-depth rate'),
+});
+
+const shardsSchema = z.array(z.string().min(1)).describe('Webdataset shard URLs (s3://, file://, http(s)://) with brace expansion, e.g. s3://bucket/cc3m/{000000..000331}.tar');
+const weightsSchema = z.array(positive()).describe('Sampling weight per entry of shards (empty: proportional to size)');
+
+export const coarseDataSchema = z.strictObject({
+  shards: shardsSchema,
+  weights: weightsSchema,
+  imageSize: posInt().multipleOf(32).describe('Square resize side in pixels (reference: 384, bicubic, no augmentation)'),
+  maxTextLen: posInt().describe('Tokens per caption including <s> and </s> (reference: 40)'),
+  mlmProbability: z.number().gt(0).lt(1).describe('Share of non-special tokens masked for MLM (80% <mask>, 10% random, 10% kept)'),
+});
+
+export const fineDataSchema = z.strictObject({
+  shards: shardsSchema,
+  weights: weightsSchema,
+  minSizes: z.array(posInt()).min(1).describe('Shorter-side sizes sampled per image (multi-scale training)'),
+  maxSize: posInt().describe('Cap on the longer side in pixels'),
+  maxTextLen: posInt().describe('Tokens per query (reference: 256)'),
+  flipProbability: fraction().describe('Horizontal flip probability; flips boxes and swaps left/right in the caption'),
+});
+
+export const batchSchema = z.strictObject({
+  globalBatch: posInt().describe('Samples per optimizer step, whatever the number of workers'),
+  microBatch: posInt().describe('Samples per forward/backward pass; gradients accumulate over micro-batches'),
+  tasksPerStep: posInt().describe('Gradient tasks a step is split into (T); the unit of work a worker takes'),
+});
+
+export const optimizerSchema = z.strictObject({
+  lr: positive().describe('Base learning rate (backbones)'),
+  betas: z.tuple([fraction(), fraction()]).describe('AdamW betas'),
+  eps: positive().describe('AdamW epsilon'),
+  weightDecay: z.number().min(0).describe('Decoupled weight decay; never applied to biases, norms, gates or the temperature'),
+  lrMultFusion: positive().describe('LR multiplier for fusion modules (cross-attention and gates)'),
+  lrMultHead: positive().describe('LR multiplier for the heads'),
+  lrMultText: positive().describe('LR multiplier for the text backbone (fine stage reference: 0.1)'),
+  lrMultBias: positive().describe('LR multiplier for biases (fine stage reference: 2)'),
+  schedule: z.enum(['linear', 'multistep', 'cosine', 'constant']).describe('Decay after warmup: linear to 0, steps at milestones, cosine to 0, or constant'),
+  totalSteps: posInt().describe('Optimizer steps in the stage'),
+  warmupSteps: nonNegInt().nullable().describe('Linear warmup length in steps (null: use warmupFraction)'),
+  warmupFraction: fraction().describe('Warmup length as a share of totalSteps, used when warmupSteps is null'),
+  warmupStartFactor: fraction().describe('LR factor at step 0 of the warmup'),
+  milestones: z.array(z.number().gt(0).lt(1)).describe('multistep: fractions of totalSteps where the LR is multiplied by gamma'),
+  gamma: z.number().gt(0).max(1).describe('multistep: LR factor at each milestone'),
+  gradClipNorm: z.number().min(0).describe('Global gradient-norm clipping threshold (0: off)'),
+});
+
+export const checkpointSchema = z.strictObject({
+  uri: z.string().min(1).describe('Prefix for checkpoints (s3://bucket/prefix, file:///path or a local path); the run name is appended'),
+  everySteps: posInt().describe('Write a checkpoint every K steps (and at the end of each stage)'),
+  keepLast: posInt().describe('Checkpoints kept per stage; older ones are deleted after a newer one is complete'),
+});
+
+export const runConfigSchema = z.strictObject({
+  preset: z.enum(MODEL_PRESET_NAMES).describe('Run preset the defaults came from'),
+  seed: nonNegInt().describe('Seeds parameter init, sample order, augmentation, masking, negatives and dropout'),
+  model: modelSchema,
+  data: z.strictObject({ coarse: coarseDataSchema, fine: fineDataSchema }),
+  batch: z.strictObject({ coarse: batchSchema, fine: batchSchema }),
+  optimizer: z.strictObject({ coarse: optimizerSchema, fine: optimizerSchema }),
+  checkpoint: checkpointSchema,
+});

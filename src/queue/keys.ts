@@ -1,0 +1,28 @@
+import type { StageName } from '../config/index.js';
+
+/**
+ * Every Redis key and queue name fiber uses, in one place. BullMQ keys live under
+ * `fiber:<queue>:*` (its prefix option); the run registry under `fiber:registry:*`.
+ */
+export const QUEUE_PREFIX = 'fiber';
+/** Stage jobs: one per (run, stage), taken by the coordinator (PS shard 0). */
+export const STAGES_QUEUE = 'stages';
+/** Gradient tasks: T per step, taken by workers (issue 5). */
+export const TASKS_QUEUE = 'tasks';
+
+export const registryKeys = {
+  /** ZSET run name -> created time (ms): lists runs newest first. */
+  runs: 'fiber:registry:runs',
+  /** HASH of one run: name, configHash, config (JSON), createdAt, cancelledAt. */
+  run: (run: string) => `fiber:registry:run:${run}`,
+  /** HASH of one stage: state, jobId, timestamps, init/final checkpoint, progress fields. */
+  stage: (run: string, stage: StageName) => `fiber:registry:run:${run}:stage:${stage}`,
+} as const;
+
+/** Run names are DNS-label-like so they fit in k8s labels, S3 prefixes and BullMQ job ids. */
+export const RUN_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Deterministic stage job id (no ':' — BullMQ reserves it): a repeated submit adds nothing. */
+export function stageJobId(run: string, stage: StageName, configHash: string): string {
+  return `${run}.${stage}.${configHash}`;
+}

@@ -1,0 +1,27 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_PREFIX, STAGES_QUEUE, TASKS_QUEUE } from './keys.js';
+import type { StageJobPayload } from './stage-job.js';
+
+/**
+ * Stage jobs are long and precious: keep them after completion and failure (the status and the
+ * fine stage read them), and retry a crashed coordinator's stage with backoff; the coordinator
+ * resumes from the latest checkpoint, so a retry loses at most K steps.
+ */
+export const STAGE_JOB_OPTIONS: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 10_000 },
+  removeOnComplete: false,
+  removeOnFail: false,
+};
+
+export type StageQueue = Queue<StageJobPayload>;
+
+export function openStageQueue(connection: Redis): StageQueue {
+  return new Queue<StageJobPayload>(STAGES_QUEUE, { connection, prefix: QUEUE_PREFIX });
+}
+
+/** Only for counts in `fiber status`; the worker side owns adding to it. */
+export function openTaskQueue(connection: Redis): Queue {
+  return new Queue(TASKS_QUEUE, { connection, prefix: QUEUE_PREFIX });
+}

@@ -1,0 +1,57 @@
+import type { StageName } from '../config/index.js';
+import type { StageState } from './run-registry.js';
+
+/**
+ * What `fiber status --json` prints: docs/status.md documents every field. Additive changes keep
+ * the schema id; a removal or a change of meaning bumps it.
+ */
+export const STATUS_SCHEMA = 'fiber.status/v1';
+
+export interface QueueCounts {
+  readonly waiting: number;
+  readonly active: number;
+  readonly delayed: number;
+  readonly completed: number;
+  readonly failed: number;
+}
+
+export interface StageStatus {
+  readonly stage: StageName;
+  readonly state: StageState;
+  readonly jobId: string;
+  readonly submittedAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly init: string | null;
+  readonly checkpoint: string | null;
+  readonly error: string | null;
+  readonly cancelRequested: boolean;
+  /** Last completed optimizer step (null before the first). */
+  readonly step: number | null;
+  readonly totalSteps: number;
+  readonly samplesPerSec: number | null;
+  readonly etaSeconds: number | null;
+  readonly lr: number | null;
+  /** Smoothed loss by objective (itc, itm, mlm; focal, giou, centerness) and `total`. */
+  readonly losses: Readonly<Record<string, number>>;
+  /** Samples skipped as bad input, by reason. */
+  readonly skipped: Readonly<Record<string, number>>;
+}
+
+export interface RunStatus {
+  readonly name: string;
+  readonly state: StageState;
+  readonly preset: string;
+  readonly configHash: string;
+  readonly createdAt: string;
+  readonly cancelledAt: string | null;
+  readonly stages: readonly StageStatus[];
+}
+
+export interface StatusReport {
+  readonly schema: typeof STATUS_SCHEMA;
+  readonly generatedAt: string;
+  readonly redis: { readonly url: string; readonly version: string };
+  readonly queues: { readonly stages: QueueCounts; readonly tasks: QueueCounts };
+  readonly runs: readonly RunStatus[];
+}
