@@ -17,11 +17,12 @@ export const STAGE_JOB_OPTIONS: JobsOptions = {
 
 export type StageQueue = Queue<StageJobPayload>;
 
-export function openStageQueue(connection: Redis): StageQueue {
-  return new Queue<StageJobPayload>(STAGES_QUEUE, { connection, prefix: QUEUE_PREFIX });
+/** `readOnly` (status) skips BullMQ's meta write on open, so looking never changes Redis. */
+export function openStageQueue(connection: Redis, readOnly = false): StageQueue {
+  return new Queue<StageJobPayload>(STAGES_QUEUE, { connection, prefix: QUEUE_PREFIX, skipMetasUpdate: readOnly });
 }
 
-/** Only for counts in `fiber status`; the worker side owns adding to it. */
-export function openTaskQueue(connection: Redis): Queue {
-  return new Queue(TASKS_QUEUE, { connection, prefix: QUEUE_PREFIX });
+/** Only for counts in `fiber status`; the coordinator owns adding to it (issue 5). */
+export function openTaskQueue(connection: Redis, readOnly = false): Queue {
+  return new Queue(TASKS_QUEUE, { connection, prefix: QUEUE_PREFIX, skipMetasUpdate: readOnly });
 }

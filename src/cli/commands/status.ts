@@ -17,8 +17,8 @@ export interface StatusOptions {
 
 export async function status(run: string | undefined, opts: StatusOptions, ctx: CliContext): Promise<void> {
   const conn = await connectForCommand(ctx, opts.redisUrl);
-  const stageQueue = openStageQueue(conn.redis);
-  const taskQueue = openTaskQueue(conn.redis);
+  const stageQueue = openStageQueue(conn.redis, true);
+  const taskQueue = openTaskQueue(conn.redis, true);
   const sources: StatusSources = { registry: new RunRegistry(conn.redis), stageQueue, taskQueue, redis: { url: conn.url, version: conn.check.version } };
   const stop = new AbortController();
   const onSignal = () => stop.abort();
