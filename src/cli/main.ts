@@ -37,9 +37,9 @@ function isLongRunning(argv: string[]): boolean {
 
 function report(err: unknown, verbose: boolean): number {
   if (err instanceof CommanderError) {
-    // commander already printed its message (unknown option, missing argument, --help, --version).
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
-    return EXIT_USAGE;
+    // commander already printed its message. --help and --version exit 0; everything else it
+    // reports (unknown option, missing argument, help shown because no command was given) is usage.
+    return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
   if (isFiberError(err)) {
     process.stderr.write(`fiber: ${redactText(err.message)} [${err.code}]\n`);

@@ -68,6 +68,10 @@ export async function connectRedis(config: RedisConfig, log?: Logger): Promise<{
   } catch (err) {
     redis.disconnect();
     const reason = lastError?.message ?? (err as Error).message;
+    if (/NOAUTH|WRONGPASS/.test(reason)) {
+      throw new ConnectionError(`Redis at ${safeUrl} refused the credentials (${reason.split(' ')[0]}); set the password in FIBER_REDIS_PASSWORD or the URL`,
+        'fiber.redis.auth', { url: safeUrl }, { cause: err }, 'usage');
+    }
     throw new ConnectionError(
       `cannot reach Redis at ${safeUrl} (${reason}); start redis-server or point --redis-url / FIBER_REDIS_URL at one`,
       'fiber.redis.unreachable', { url: safeUrl }, { cause: err }, 'usage');

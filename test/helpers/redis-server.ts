@@ -44,7 +44,8 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
       throw new Error('redis-server did not start (is it installed? apt-get install -y redis-server)');
     }
     const url = `redis://127.0.0.1:${port}`;
-    const client = new Redis(url, { maxRetriesPerRequest: 1 });
+    const pw = extraArgs.indexOf('--requirepass');
+    const client = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true, ...(pw >= 0 ? { password: extraArgs[pw + 1] } : {}) });
     return {
       url, port, client,
       flush: async () => { await client.flushall(); },

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { duration, renderStatus } from '../../src/cli/render-status.js';
+import { STAGE_STATES } from '../../src/queue/run-registry.js';
+import type { RunStatus, StageStatus, StatusReport } from '../../src/queue/status-report.js';
+
+const counts = { waiting: 1, active: 2, delayed: 0, completed: 3, failed: 0 };
+const stage = (over: Partial<StageStatus>): StageStatus => ({
+  stage: 'coarse', state: 'queued', jobId: 'j', submittedAt: '2026-01-01T00:00:00.000Z', startedAt: null, finishedAt: null,
+  init: null, checkpoint: null, error: null, cancelRequested: false, step: null, totalSteps: 200, samplesPerSec: null,
+  etaSeconds: null, lr: null, losses: {}, skipped: {}, ...over,
+});
+const report = (runs: RunStatus[]): StatusReport => ({
+  schema: 'fiber.status/v1', generatedAt: '2026-01-01T00:00:05.000Z', redis: { url: 'redis://h:6379', version: '7.0.15' },
+  queues: { stages: counts, tasks: counts }, runs,
+});
+const run = (stages: StageStatus[], state = stages[0]!.state): RunStatus => ({
+  name: 'r1', state, preset: 'fiber-tiny', configHash: 'abc', createdAt: '2026-01-01T00:00:00.000Z', cancelledAt: null, stages,
+});
+
+describe('renderStatus', () => {
+  it('renders a run in every stage state', () => {
+    for (const state of STAGE_STATES) {
+      const text = renderStatus(report([run([stage({ state })])]), { color: false });
+      assert.match(text, new RegExp(`r1 {2}${state.toUpperCase()} {2}preset fiber-tiny`));
+      assert.match(text, new RegExp(`coarse ${state}`));
+    }
+  });
+
+  it('shows progress, throughput, ETA, losses, skipped samples, checkpoints and errors', () => {
+    const text = renderStatus(report([run([
+      stage({ state: 'completed', step: 200, checkpoint: 's3://b/r1/coarse/step-200' }),
+      stage({ stage: 'fine', state: 'running', step: 50, samplesPerSec: 12.5, etaSeconds: 3725, lr: 5e-4, losses: { focal: 0.5, giou: 0.25 }, skipped: { bad_json: 2 }, init: 's3://b/r1/coarse/step-200' }),
+    ], 'running')]), { color: false });
+    assert.match(text, /coarse completed \[#{20}\] 200\/200/);
+    assert.match(text, /fine +running +\[#{5}\.{15}\] 50\/200 {2}12\.5 samples\/s {2}ETA 1h02m {2}lr 5\.00e-4/);
+    assert.match(text, /loss focal 0\.5000 {2}giou 0\.2500/);
+    assert.match(text, /skipped bad_json 2/);
+    assert.match(text, /checkpoint s3:\/\/b\/r1\/coarse\/step-200/);
+    assert.match(text, /from s3:\/\/b\/r1\/coarse\/step-200/);
+    const failed = renderStatus(report([run([stage({ state: 'failed', error: 'worker OOM' })])]), { color: false });
+    assert.match(failed, /error: worker OOM/);
+  });
+
+  it('says what to do when there are no runs, and colours only when asked', () => {
+    assert.match(renderStatus(report([]), { color: false }), /No runs yet\. Submit one with: fiber pretrain/);
+    assert.doesNotMatch(renderStatus(report([run([stage({})])]), { color: false }), /\x1b\[/);
+    assert.match(renderStatus(report([run([stage({})])]), { color: true }), /\x1b\[36m/);
+  });
+
+  it('formats durations', () => {
+    assert.deepEqual([duration(5), duration(65), duration(3725), duration(-3)], ['5s', '1m05s', '1h02m', '0s']);
+  });
+});
