@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../log/logger.js';
-import { connectRedis, redisConfigFromEnv, type ServerCheck } from '../queue/redis-connection.js';
+import type { ServerCheck } from '../queue/redis-connection.js';
 import { redactUrl } from '../log/redact.js';
 import type { Redis } from 'ioredis';
 
@@ -28,6 +28,7 @@ export interface CliRedis {
 
 /** Connect for a one-shot command: fail within 5 s, never retry in the background. */
 export async function connectForCommand(ctx: CliContext, flagUrl: string | undefined): Promise<CliRedis> {
+  const { connectRedis, redisConfigFromEnv } = await import('../queue/redis-connection.js');
   const { url, password } = redisConfigFromEnv(ctx.env, flagUrl);
   const { redis, check } = await connectRedis({ url, ...(password ? { password } : {}), connectTimeoutMs: 5000, reconnect: false }, ctx.log);
   return { redis, check, url: redactUrl(url) };

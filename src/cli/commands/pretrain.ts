@@ -1,9 +1,7 @@
 import { configHash, loadConfigFile, resolveRunConfig, type RunConfig, type StageName } from '../../config/index.js';
 import { ConfigError, UsageError } from '../../errors/index.js';
 import { RUN_NAME_PATTERN, stageJobId } from '../../queue/keys.js';
-import { RunRegistry } from '../../queue/run-registry.js';
-import { openStageQueue } from '../../queue/stage-queue.js';
-import { submitStage, type SubmitOutcome } from '../../queue/submit-stage.js';
+import type { SubmitOutcome } from '../../queue/submit-stage.js';
 import { connectForCommand, type CliContext } from '../context.js';
 import { printJson, printLines } from '../output.js';
 
@@ -41,6 +39,10 @@ export async function pretrain(opts: PretrainOptions, ctx: CliContext): Promise<
     return;
   }
 
+  // BullMQ and ioredis load only past validation: --dry-run and input errors stay fast.
+  const [{ RunRegistry }, { openStageQueue }, { submitStage }] = await Promise.all([
+    import('../../queue/run-registry.js'), import('../../queue/stage-queue.js'), import('../../queue/submit-stage.js'),
+  ]);
   const conn = await connectForCommand(ctx, opts.redisUrl);
   const queue = openStageQueue(conn.redis);
   try {
