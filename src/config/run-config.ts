@@ -2,9 +2,8 @@ import type { z } from 'zod';
 import type { runConfigSchema } from './run-config-schema.js';
 export type { StageName } from './stage.js';
 
-type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[]
-  : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-  : T;
+// Mapped types keep tuples as tuples (betas stays [number, number]).
+type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 /** A validated run config: parsed once at the boundary (parseRunConfig), read-only afterwards. */
 export type RunConfig = DeepReadonly<z.infer<typeof runConfigSchema>>;

@@ -1,0 +1,40 @@
+/**
+ * AdamW as torch.optim.AdamW (decoupled weight decay, bias-corrected moments), applied in place to
+ * one contiguous range of parameters. Pure arithmetic on typed arrays: the same inputs give the
+ * same bits on every machine (IEEE float64 maths, stored as float32 after each element).
+ *
+ * Per element i with gradient g (already averaged over the global batch and clipped):
+ *   p <- p * (1 - lr * wd)                   (decoupled decay; wd = 0 for biases, norms, gates)
+ *   m <- b1 m + (1 - b1) g
+ *   v <- b2 v + (1 - b2) g^2
+ *   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)      t = step + 1
+ */
+export interface AdamWHyper {
+  /** Effective LR for this range: base LR x schedule factor x group multiplier. */
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** Decoupled weight decay for this range (0 where the group has none). */
+  readonly weightDecay: number;
+  /** 1-based update count (step + 1), for bias correction. */
+  readonly t: number;
+}
+
+export function adamwUpdate(
+  params: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, grad: Float32Array,
+  h: AdamWHyper, gradScale = 1, start = 0, end = params.length,
+): void {
+  const bc1 = 1 - h.beta1 ** h.t;
+  const bc2 = 1 - h.beta2 ** h.t;
+  const decay = 1 - h.lr * h.weightDecay;
+  const stepSize = h.lr / bc1;
+  const sqrtBc2 = Math.sqrt(bc2);
+  for (let i = start; i < end; i++) {
+    const g = grad[i]! * gradScale;
+    // Moments are stored as float32 and read back, as torch keeps them, before they are used.
+    expAvg[i] = h.beta1 * expAvg[i]! + (1 - h.beta1) * g;
+    expAvgSq[i] = h.beta2 * expAvgSq[i]! + (1 - h.beta2) * g * g;
+    params[i] = params[i]! * decay - (stepSize * expAvg[i]!) / (Math.sqrt(expAvgSq[i]!) / sqrtBc2 + h.eps);
+  }
+}

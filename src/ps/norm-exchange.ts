@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import type { NormExchange } from './shard-state.js';
+
+/**
+ * Global-norm clipping needs every shard's chunk partials before any shard applies. They are a
+ * few KB of float64 per step (one per 65,536 parameters), so they go through Redis, never the
+ * gradients themselves. Each shard writes its partials, then waits for all S and reads them in
+ * shard order.
+ */
+export function redisNormExchange(redis: Redis, keyPrefix: string, shard: number, numShards: number, opts: { pollMs?: number; timeoutMs?: number } = {}): NormExchange {
+  const pollMs = opts.pollMs ?? 5;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  return async (step, partials) => {
+    const key = `${keyPrefix}:norm:${step}`;
+    const bytes = Buffer.from(partials.buffer, partials.byteOffset, partials.byteLength);
+    await redis.multi().hset(key, String(shard), bytes).expire(key, 3600).exec();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const all = await redis.hgetallBuffer(key);
+      if (Object.keys(all).length >= numShards) {
+        return Array.from({ length: numShards }, (_, s) => {
+          const b = all[String(s)]!;
+          // Copy out of the reply buffer: its offset need not be 8-byte aligned.
+          return new Float64Array(new Uint8Array(b).buffer);
+        });
+      }
+      if (Date.now() > deadline) throw new Error(`gradient-norm exchange for step ${step}: only ${Object.keys(all).length} of ${numShards} shards reported within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  };
+}
+
+/** In-process exchange among S shard states (one process holding every shard: tests, demo). */
+export function localNormExchange(numShards: number): (shard: number) => NormExchange {
+  const steps = new Map<number, { parts: Array<Float64Array | undefined>; waiters: Array<() => void> }>();
+  return (shard) => async (step, partials) => {
+    let entry = steps.get(step);
+    if (!entry) steps.set(step, (entry = { parts: new Array(numShards), waiters: [] }));
+    entry.parts[shard] = partials;
+    if (entry.parts.filter(Boolean).length === numShards) entry.waiters.splice(0).forEach((w) => w());
+    else await new Promise<void>((r) => entry!.waiters.push(r));
+    return entry.parts as Float64Array[];
+  };
+}

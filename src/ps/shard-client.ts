@@ -1,0 +1,121 @@
+import { connect, type Socket } from 'node:net';
+import { FiberError } from '../errors/index.js';
+import { authMac, bodyAsFloat32, encodeFrame, FrameDecoder, MessageType, ProtocolError, type Frame, type PushStatus } from './wire.js';
+
+export interface ShardAddress {
+  readonly shard: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+interface Pending {
+  resolve: (f: Frame) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * One authenticated connection to one shard, with any number of requests in flight (matched by
+ * id). A lost connection fails every pending request; the caller's task is retried by BullMQ, so
+ * no reconnect logic hides here.
+ */
+export class ShardClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed: Promise<void> | null = null;
+
+  private constructor(readonly address: ShardAddress, private readonly socket: Socket) {}
+
+  static async connect(address: ShardAddress, token: string, opts: { timeoutMs?: number; maxBodyBytes?: number } = {}): Promise<ShardClient> {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const socket = connect({ host: address.host, port: address.port });
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(opts.maxBodyBytes ?? 0xffff_fffc);
+    const where = `parameter-server shard ${address.shard} at ${address.host}:${address.port}`;
+    const client = new ShardClient(address, socket);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (msg: string, code = 'fiber.ps.unreachable') => { clearTimeout(timer); socket.destroy(); reject(new FiberError(code, 'runtime', `${where}: ${msg}`)); };
+      const timer = setTimeout(() => fail(`no handshake within ${timeoutMs} ms`), timeoutMs);
+      let stage: 'hello' | 'auth' | 'ready' = 'hello';
+      socket.once('error', (err) => fail(err.message));
+      socket.once('close', () => { if (stage !== 'ready') fail('closed the connection during the handshake (wrong FIBER_PS_TOKEN?)', 'fiber.ps.auth'); });
+      socket.on('data', (chunk: Buffer) => {
+        let frames: Frame[];
+        try {
+          frames = decoder.push(chunk);
+        } catch (err) {
+          return stage === 'ready' ? client.failAll(err as Error) : fail((err as ProtocolError).message, 'fiber.ps.protocol');
+        }
+        for (const f of frames) {
+          if (stage === 'hello' && f.type === MessageType.Hello) {
+            stage = 'auth';
+            for (const part of encodeFrame(MessageType.Auth, { mac: authMac(token, String(f.header.nonce)) })) socket.write(part);
+          } else if (stage === 'auth' && f.type === MessageType.AuthOk) {
+            stage = 'ready';
+            clearTimeout(timer);
+            socket.on('error', (err) => client.failAll(err));
+            socket.on('close', () => client.failAll(new Error('connection closed')));
+            resolve();
+          } else if (stage === 'ready') {
+            client.dispatch(f);
+          }
+        }
+      });
+    });
+    return client;
+  }
+
+  /** Parameters of this shard at `version`, waiting up to timeoutMs for the shard to get there. */
+  async pull(run: string, stage: string, version: number, timeoutMs: number): Promise<Float32Array> {
+    const f = await this.request(MessageType.Pull, { run, stage, version, timeoutMs });
+    if (f.type !== MessageType.Params) throw this.unexpected(f);
+    return bodyAsFloat32(f.body);
+  }
+
+  async push(run: string, stage: string, step: number, task: number, samples: number, grad: Float32Array): Promise<PushStatus> {
+    const f = await this.request(MessageType.Push, { run, stage, step, task, samples }, grad);
+    if (f.type !== MessageType.PushAck) throw this.unexpected(f);
+    return f.header.status as PushStatus;
+  }
+
+  close(): Promise<void> {
+    this.closed ??= new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    });
+    return this.closed;
+  }
+
+  private request(type: MessageType, header: Record<string, unknown>, body?: Float32Array): Promise<Frame> {
+    if (this.socket.destroyed) return Promise.reject(new FiberError('fiber.ps.closed', 'runtime', `connection to shard ${this.address.shard} is closed`));
+    const id = this.nextId++;
+    const done = new Promise<Frame>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    for (const part of encodeFrame(type, { id, ...header }, body)) this.socket.write(part);
+    return done.then((f) => {
+      if (f.type === MessageType.Error) {
+        throw new FiberError(String(f.header.code ?? 'fiber.ps.error'), 'runtime', `shard ${this.address.shard}: ${String(f.header.message)}`, { current: f.header.current });
+      }
+      return f;
+    });
+  }
+
+  private dispatch(f: Frame): void {
+    const id = Number(f.header.id);
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.resolve(f);
+  }
+
+  private failAll(err: Error): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new FiberError('fiber.ps.connection_lost', 'runtime', `shard ${this.address.shard}: ${err.message}`));
+    }
+  }
+
+  private unexpected(f: Frame): Error {
+    return new FiberError('fiber.ps.protocol', 'runtime', `shard ${this.address.shard} answered with message type ${f.type}`);
+  }
+}

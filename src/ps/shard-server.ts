@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import type { ShardState } from './shard-state.js';
+import { bodyAsFloat32, encodeFrame, FrameDecoder, macMatches, MessageType, ProtocolError, PROTOCOL_VERSION, type Frame } from './wire.js';
+
+export interface ShardServerOptions {
+  readonly shard: number;
+  /** FIBER_PS_TOKEN: peers prove they know it with an HMAC of a per-connection nonce. */
+  readonly token: string;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Largest body accepted (a push of this shard's gradient slice). */
+  readonly maxBodyBytes: number;
+  readonly log: Logger;
+  /** The active stage's state, or null between stages. */
+  readonly state: () => ShardState | null;
+}
+
+export interface ShardServerStats {
+  connections: number;
+  rejectedConnections: number;
+  pulls: number;
+  pushes: number;
+  pullBytes: number;
+  pushBytes: number;
+}
+
+/**
+ * The TCP face of one shard. Serves pulls of its parameters at a version and pushes of gradient
+ * slices. A connection that fails the handshake or sends a malformed frame is logged and closed;
+ * the shard keeps serving every other connection.
+ */
+export class ShardServer {
+  readonly stats: ShardServerStats = { connections: 0, rejectedConnections: 0, pulls: 0, pushes: 0, pullBytes: 0, pushBytes: 0 };
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private closing: Promise<void> | null = null;
+  /** One immutable copy per version, shared by every pull of it (the live array changes on apply). */
+  private snapshot: { key: string; params: Float32Array } | null = null;
+
+  constructor(private readonly o: ShardServerOptions) {}
+
+  async listen(): Promise<number> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.port, this.o.host, () => resolve());
+    });
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : this.o.port;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      for (const s of this.sockets) s.destroy();
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+    });
+    return this.closing;
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    this.stats.connections++;
+    socket.setNoDelay(true);
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const nonce = randomBytes(16).toString('hex');
+    const decoder = new FrameDecoder(this.o.maxBodyBytes);
+    let authed = false;
+    const drop = (reason: string, code: string) => {
+      this.stats.rejectedConnections++;
+      this.o.log.warn({ peer, code, reason, shard: this.o.shard }, 'parameter-server connection dropped');
+      socket.destroy();
+    };
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', (err) => this.o.log.debug({ peer, err: err.message }, 'socket error'));
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        return drop((err as Error).message, err instanceof ProtocolError ? err.code : 'fiber.ps.protocol');
+      }
+      for (const frame of frames) {
+        if (!authed) {
+          if (frame.type !== MessageType.Auth || !macMatches(this.o.token, nonce, frame.header.mac)) {
+            return drop('frame before a valid handshake (wrong or missing FIBER_PS_TOKEN?)', 'fiber.ps.unauthenticated');
+          }
+          authed = true;
+          this.send(socket, MessageType.AuthOk, {});
+          continue;
+        }
+        void this.handle(socket, frame).catch((err: Error) => {
+          this.send(socket, MessageType.Error, { id: frame.header.id, code: 'fiber.ps.internal', message: err.message });
+        });
+      }
+    });
+    this.send(socket, MessageType.Hello, { nonce, shard: this.o.shard, protocol: PROTOCOL_VERSION });
+  }
+
+  private async handle(socket: Socket, frame: Frame): Promise<void> {
+    const h = frame.header;
+    const id = h.id;
+    const state = this.o.state();
+    if (!state || state.run !== h.run || state.stage !== h.stage) {
+      return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.no_stage', message: `shard ${this.o.shard} is not serving ${String(h.run)}/${String(h.stage)}` });
+    }
+    if (frame.type === MessageType.Pull) {
+      const version = Number(h.version);
+      if (state.version > version) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.stale_version', message: `version ${version} is gone; shard is at ${state.version}`, current: state.version });
+      const ready = await state.waitForVersion(version, Number(h.timeoutMs ?? 60_000));
+      if (!ready) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.timeout', message: `version ${version} not reached in time; shard is at ${state.version}` });
+      if (state.version !== version) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.stale_version', message: `version ${version} is gone`, current: state.version });
+      const params = this.snapshotOf(state);
+      this.stats.pulls++;
+      this.stats.pullBytes += params.byteLength;
+      return this.send(socket, MessageType.Params, { id, version }, params);
+    }
+    if (frame.type === MessageType.Push) {
+      this.stats.pushes++;
+      this.stats.pushBytes += frame.body.length;
+      try {
+        const status = state.push(Number(h.step), Number(h.task), Number(h.samples), bodyAsFloat32(frame.body));
+        return this.send(socket, MessageType.PushAck, { id, status, version: state.version });
+      } catch (err) {
+        this.o.log.warn({ shard: this.o.shard, step: h.step, task: h.task, err: (err as Error).message }, 'push rejected');
+        return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.bad_push', message: (err as Error).message });
+      }
+    }
+    this.send(socket, MessageType.Error, { id, code: 'fiber.ps.bad_type', message: `unexpected message type ${frame.type}` });
+  }
+
+  private snapshotOf(state: ShardState): Float32Array {
+    const key = `${state.run}/${state.stage}/${state.version}`;
+    if (this.snapshot?.key !== key) this.snapshot = { key, params: Float32Array.from(state.params) };
+    return this.snapshot.params;
+  }
+
+  private send(socket: Socket, type: MessageType, header: Record<string, unknown>, body?: Float32Array): void {
+    if (socket.destroyed) return;
+    for (const part of encodeFrame(type, header, body)) socket.write(part);
+  }
+}

@@ -1,0 +1,143 @@
+import type { OptimizerConfig } from '../config/index.js';
+import { adamwUpdate } from './adamw.js';
+import { chunkSquareSums, clipScale, globalNorm } from './grad-norm.js';
+import { lrFactor } from './lr-schedule.js';
+import type { ParamSpec } from './param-spec.js';
+import type { TensorSlice } from './shard-layout.js';
+import type { PushStatus } from './wire.js';
+
+/** Exchanges this shard's chunk norms for step v and returns every shard's, in shard order. */
+export type NormExchange = (step: number, partials: Float64Array) => Promise<Float64Array[]>;
+
+export interface ShardStageState {
+  readonly run: string;
+  readonly stage: string;
+  readonly shard: number;
+  /** First flat index of this shard (chunk-aligned). */
+  readonly flatStart: number;
+  readonly tasksPerStep: number;
+  /** Version the parameters are at (= optimizer steps applied). */
+  readonly version: number;
+  readonly params: Float32Array;
+  readonly expAvg: Float32Array;
+  readonly expAvgSq: Float32Array;
+  readonly slices: readonly TensorSlice[];
+  readonly specs: readonly ParamSpec[];
+  readonly optimizer: OptimizerConfig;
+}
+
+export interface AppliedStep {
+  readonly step: number;
+  readonly samples: number;
+  readonly gradNorm: number;
+  readonly lr: number;
+}
+
+/**
+ * One shard's slice of parameters and AdamW state for the active stage, and the aggregation of
+ * the T gradient contributions of each step. Contributions are summed strictly in task order
+ * (early arrivals wait in a buffer), so the sum's bits do not depend on which worker finished
+ * first; a (step, task) seen before is a duplicate and ignored.
+ */
+export class ShardState {
+  private versionNow: number;
+  private acc: Float32Array | null = null;
+  private nextTask = 0;
+  private samples = 0;
+  private readonly early = new Map<number, { grad: Float32Array; samples: number }>();
+  private readonly seen = new Set<number>();
+  private applying: Promise<void> | null = null;
+  private readonly waiters = new Set<{ version: number; resolve: () => void }>();
+
+  constructor(private readonly s: ShardStageState, private readonly exchangeNorms: NormExchange,
+    private readonly onApplied: (a: AppliedStep) => void = () => {}) {
+    this.versionNow = s.version;
+  }
+
+  get version(): number { return this.versionNow; }
+  get run(): string { return this.s.run; }
+  get stage(): string { return this.s.stage; }
+  get params(): Float32Array { return this.s.params; }
+  get expAvg(): Float32Array { return this.s.expAvg; }
+  get expAvgSq(): Float32Array { return this.s.expAvgSq; }
+  get size(): number { return this.s.params.length; }
+
+  /**
+   * Accept task `task`'s summed gradient for step `step`. Pushes for an applied step are stale,
+   * repeats are duplicates; a push for a later step is a caller bug (the coordinator queues step
+   * v+1 only after every shard applied v) and throws.
+   */
+  push(step: number, task: number, samples: number, grad: Float32Array): PushStatus {
+    if (step < this.versionNow) return 'stale';
+    if (step > this.versionNow) throw new RangeError(`push for step ${step} while at version ${this.versionNow}`);
+    if (!Number.isInteger(task) || task < 0 || task >= this.s.tasksPerStep) throw new RangeError(`task ${task} outside 0..${this.s.tasksPerStep - 1}`);
+    if (grad.length !== this.size) throw new RangeError(`gradient of ${grad.length} floats, shard holds ${this.size}`);
+    if (this.seen.has(task)) return 'duplicate';
+    this.seen.add(task);
+    this.early.set(task, { grad, samples });
+    this.drainInOrder();
+    if (this.nextTask === this.s.tasksPerStep && !this.applying) {
+      this.applying = this.apply(step).finally(() => { this.applying = null; });
+    }
+    return 'accepted';
+  }
+
+  /** Resolves once the shard is at `version` (true), or false on timeout. */
+  waitForVersion(version: number, timeoutMs: number): Promise<boolean> {
+    if (this.versionNow >= version) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { version, resolve: () => { clearTimeout(timer); this.waiters.delete(waiter); resolve(true); } };
+      const timer = setTimeout(() => { this.waiters.delete(waiter); resolve(false); }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Settles when an update in progress has been applied (for shutdown and checkpoints). */
+  async idle(): Promise<void> {
+    while (this.applying) await this.applying;
+  }
+
+  private drainInOrder(): void {
+    for (let next = this.early.get(this.nextTask); next; next = this.early.get(this.nextTask)) {
+      this.early.delete(this.nextTask);
+      if (this.acc === null) this.acc = Float32Array.from(next.grad);
+      else {
+        const acc = this.acc;
+        const g = next.grad;
+        for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + g[i]!;
+      }
+      this.samples += next.samples;
+      this.nextTask++;
+    }
+  }
+
+  private async apply(step: number): Promise<void> {
+    const grad = this.acc!;
+    const n = this.samples;
+    // Mean over the global batch's samples; a step whose samples were all bad has a zero gradient.
+    for (let i = 0; i < grad.length; i++) grad[i] = n > 0 ? grad[i]! / n : 0;
+    const opt = this.s.optimizer;
+    let norm = 0;
+    let scale = 1;
+    if (opt.gradClipNorm > 0) {
+      norm = globalNorm(await this.exchangeNorms(step, chunkSquareSums(grad, this.s.flatStart)));
+      scale = clipScale(norm, opt.gradClipNorm);
+    }
+    const factor = lrFactor(step, opt);
+    for (const slice of this.s.slices) {
+      const spec = this.s.specs[slice.index]!;
+      const mult = { backbone: 1, text: opt.lrMultText, fusion: opt.lrMultFusion, head: opt.lrMultHead }[spec.group] * (spec.isBias ? opt.lrMultBias : 1);
+      adamwUpdate(this.s.params, this.s.expAvg, this.s.expAvgSq, grad, {
+        lr: opt.lr * factor * mult, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps,
+        weightDecay: spec.noDecay ? 0 : opt.weightDecay, t: step + 1,
+      }, scale, slice.shardOffset, slice.shardOffset + slice.length);
+    }
+    this.acc = null;
+    this.nextTask = 0;
+    this.samples = 0;
+    this.seen.clear();
+    this.versionNow = step + 1;
+    this.onApplied({ step, samples: n, gradNorm: norm, lr: opt.lr * factor });
+    for (const w of [...this.waiters]) if (w.version <= this.versionNow) w.resolve();
+  }
+}

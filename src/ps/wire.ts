@@ -1,0 +1,178 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The parameter server's binary framing. Every message is one frame (little-endian):
+ *
+ *   offset 0  u32  magic 0x53504246 ("FBPS")
+ *          4  u8   protocol version (PROTOCOL_VERSION)
+ *          5  u8   message type (MessageType)
+ *          6  u16  reserved, 0
+ *          8  u32  header length H (UTF-8 JSON of small metadata, <= MAX_HEADER_BYTES)
+ *         12  u32  body length B (raw float32 tensor bytes, <= the receiver's maxBodyBytes)
+ *         16  H bytes header, then B bytes body
+ *
+ * Tensor data never goes through JSON: the body is the Float32Array's own bytes, sent without a
+ * copy and received into one aligned buffer. Anything else (bad magic, unknown version or type,
+ * oversized lengths, a header that is not a JSON object) is a protocol error: the connection is
+ * dropped and the peer keeps serving everyone else.
+ */
+export const MAGIC = 0x53504246;
+export const PROTOCOL_VERSION = 1;
+export const FRAME_PREFIX_BYTES = 16;
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+export enum MessageType {
+  /** server -> client on connect: { nonce, shard, protocol } */
+  Hello = 1,
+  /** client -> server: { mac: hex HMAC-SHA256(token, nonce) } */
+  Auth = 2,
+  /** server -> client: {} once authenticated */
+  AuthOk = 3,
+  /** client -> server: { id, run, stage, version, timeoutMs } */
+  Pull = 4,
+  /** server -> client: { id, version }, body = the shard's parameters at that version */
+  Params = 5,
+  /** client -> server: { id, run, stage, step, task, samples }, body = summed gradient slice */
+  Push = 6,
+  /** server -> client: { id, status: PushStatus } */
+  PushAck = 7,
+  /** either way: { id?, code, message } */
+  Error = 8,
+}
+
+export type PushStatus = 'accepted' | 'duplicate' | 'stale';
+
+export interface Frame {
+  readonly type: MessageType;
+  readonly header: Record<string, unknown>;
+  /** Aligned to 4 bytes (a fresh buffer), so Float32Array views need no copy. */
+  readonly body: Buffer;
+}
+
+export class ProtocolError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Header + body as buffers to write in order (the body is not copied). */
+export function encodeFrame(type: MessageType, header: Record<string, unknown>, body?: ArrayBufferView): Buffer[] {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  if (json.length > MAX_HEADER_BYTES) throw new ProtocolError('fiber.ps.header_too_large', `header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
+  const bodyBuf = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0);
+  const prefix = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
+  prefix.writeUInt32LE(MAGIC, 0);
+  prefix.writeUInt8(PROTOCOL_VERSION, 4);
+  prefix.writeUInt8(type, 5);
+  prefix.writeUInt16LE(0, 6);
+  prefix.writeUInt32LE(json.length, 8);
+  prefix.writeUInt32LE(bodyBuf.length, 12);
+  return bodyBuf.length > 0 ? [prefix, json, bodyBuf] : [Buffer.concat([prefix, json])];
+}
+
+/**
+ * Incremental decoder for a byte stream. Feed it socket chunks; it returns whole frames and
+ * throws ProtocolError on the first malformed prefix or header. Bodies are copied once, from the
+ * socket's chunks into a buffer of exactly the body's size.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private pending: { type: MessageType; headerLen: number; bodyLen: number } | null = null;
+
+  constructor(private readonly maxBodyBytes: number) {}
+
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (!this.pending) {
+        if (this.buffered < FRAME_PREFIX_BYTES) break;
+        this.pending = this.readPrefix(this.take(FRAME_PREFIX_BYTES));
+      }
+      const { type, headerLen, bodyLen } = this.pending;
+      if (this.buffered < headerLen + bodyLen) break;
+      const headerBytes = this.take(headerLen);
+      let header: unknown;
+      try {
+        header = JSON.parse(headerBytes.toString('utf8'));
+      } catch {
+        throw new ProtocolError('fiber.ps.bad_header', 'frame header is not JSON');
+      }
+      if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ProtocolError('fiber.ps.bad_header', 'frame header is not a JSON object');
+      const body = bodyLen > 0 ? this.takeAligned(bodyLen) : Buffer.alloc(0);
+      frames.push({ type, header: header as Record<string, unknown>, body });
+      this.pending = null;
+    }
+    return frames;
+  }
+
+  private readPrefix(p: Buffer): { type: MessageType; headerLen: number; bodyLen: number } {
+    if (p.readUInt32LE(0) !== MAGIC) throw new ProtocolError('fiber.ps.bad_magic', 'not a fiber parameter-server frame');
+    const version = p.readUInt8(4);
+    if (version !== PROTOCOL_VERSION) throw new ProtocolError('fiber.ps.bad_version', `protocol version ${version}, expected ${PROTOCOL_VERSION}`);
+    const type = p.readUInt8(5);
+    if (!(type in MessageType)) throw new ProtocolError('fiber.ps.bad_type', `unknown message type ${type}`);
+    const headerLen = p.readUInt32LE(8);
+    const bodyLen = p.readUInt32LE(12);
+    if (headerLen > MAX_HEADER_BYTES) throw new ProtocolError('fiber.ps.bad_length', `header length ${headerLen} exceeds ${MAX_HEADER_BYTES}`);
+    if (bodyLen > this.maxBodyBytes) throw new ProtocolError('fiber.ps.bad_length', `body length ${bodyLen} exceeds ${this.maxBodyBytes}`);
+    if (bodyLen % 4 !== 0) throw new ProtocolError('fiber.ps.bad_length', `body length ${bodyLen} is not a whole number of float32`);
+    return { type: type as MessageType, headerLen, bodyLen };
+  }
+
+  /** Consume n bytes (small: prefixes and headers). */
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      this.consume(n);
+      return out;
+    }
+    return this.copyOut(Buffer.allocUnsafe(n), n);
+  }
+
+  /** Consume n bytes into a fresh, exactly-sized (hence 8-byte aligned) buffer. */
+  private takeAligned(n: number): Buffer {
+    return this.copyOut(Buffer.allocUnsafeSlow(n), n);
+  }
+
+  private copyOut(dst: Buffer, n: number): Buffer {
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - off);
+      c.copy(dst, off, 0, k);
+      off += k;
+      this.consume(k);
+    }
+    return dst;
+  }
+
+  private consume(n: number): void {
+    this.buffered -= n;
+    const first = this.chunks[0]!;
+    if (n === first.length) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+  }
+}
+
+/** Float32 view of a frame body (no copy). */
+export function bodyAsFloat32(body: Buffer): Float32Array {
+  return new Float32Array(body.buffer, body.byteOffset, body.byteLength / 4);
+}
+
+/** The handshake proof: the token never crosses the wire, only an HMAC of the server's nonce. */
+export function authMac(token: string, nonce: string): string {
+  return createHmac('sha256', token).update(nonce).digest('hex');
+}
+
+export function macMatches(token: string, nonce: string, mac: unknown): boolean {
+  if (typeof mac !== 'string' || mac.length !== 64) return false;
+  const expected = Buffer.from(authMac(token, nonce), 'hex');
+  const given = Buffer.from(mac, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
