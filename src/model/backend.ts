@@ -32,11 +32,12 @@ let chosen: Promise<BackendChoice> | undefined;
  * an unknown or unavailable name is a usage error that lists the accepted values.
  */
 export function selectBackend(env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice> {
-  chosen ??= choose(env.FIBER_BACKEND);
+  chosen ??= chooseBackend(env.FIBER_BACKEND);
   return chosen;
 }
 
-async function choose(forced: string | undefined): Promise<BackendChoice> {
+/** selectBackend without the once-per-process memo: activates `forced` or the first available. */
+export async function chooseBackend(forced: string | undefined): Promise<BackendChoice> {
   if (forced !== undefined && forced !== '') {
     if (!(BACKEND_NAMES as readonly string[]).includes(forced)) {
       throw new FiberError('fiber.model.backend', 'usage', `FIBER_BACKEND=${forced} is not a backend; accepted values: ${BACKEND_NAMES.join(', ')}`, { accepted: [...BACKEND_NAMES] });
@@ -60,7 +61,8 @@ async function tryActivate(name: BackendName): Promise<string | undefined> {
   try {
     if (name !== 'cpu') await import(PACKAGE[name]);
   } catch (err) {
-    return `${PACKAGE[name]} not installed or failed to load: ${firstLine(err)}`;
+    const code = (err as { code?: string }).code;
+    return code === 'ERR_MODULE_NOT_FOUND' ? `${PACKAGE[name]} not installed` : `${PACKAGE[name]} failed to load: ${firstLine(err)}`;
   }
   try {
     const ok = await tf.setBackend(TFJS_NAME[name]);
