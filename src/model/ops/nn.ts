@@ -14,10 +14,12 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
 
-/** L2-normalise along the last axis (F.normalize, eps 1e-12). */
+/**
+ * L2-normalise along the last axis (F.normalize, eps 1e-12). Written as x * rsqrt(max(|x|^2, eps^2))
+ * so an all-zero row (a padded token) has a zero gradient instead of sqrt'(0) = Inf -> NaN.
+ */
 export function l2Normalize(x: tf.Tensor): tf.Tensor {
-  const norm = tf.sqrt(tf.sum(tf.square(x), -1, true));
-  return tf.div(x, tf.maximum(norm, 1e-12));
+  return tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-24)));
 }
 
 /**
