@@ -12,7 +12,8 @@ import type { ParamTensors } from './params.js';
  */
 export class FiberModel {
   readonly specs: readonly ParamSpec[];
-  private tensors = new Map<string, tf.Tensor>();
+  /** tf.Variables so gradients can be taken with allowNoGradients (tf.variableGrads) and updates are in place. */
+  private tensors = new Map<string, tf.Variable>();
 
   constructor(readonly config: FiberModelConfig, readonly stage: Stage, weights: ReadonlyMap<string, Float32Array>) {
     this.specs = paramSpecs(config, stage);
@@ -28,16 +29,31 @@ export class FiberModel {
     return this.tensors;
   }
 
+  /** The variable behind a parameter name (for lossAndGrads). */
+  variable(name: string): tf.Variable {
+    const v = this.tensors.get(name);
+    if (!v) throw new FiberError('fiber.model.weights', 'usage', `missing parameter ${name}`, { name });
+    return v;
+  }
+
   /**
    * Replaces every weight. `weights` must hold exactly the spec's names with matching sizes;
    * mismatches are reported by name (FiberError 'fiber.model.weights').
    */
   setParams(weights: ReadonlyMap<string, Float32Array>): void {
     checkWeights(this.specs, new Map([...weights].map(([k, v]) => [k, v.length])));
-    const next = new Map<string, tf.Tensor>();
-    for (const s of this.specs) next.set(s.name, tf.tensor(weights.get(s.name)!, [...s.shape], 'float32'));
-    for (const t of this.tensors.values()) t.dispose();
-    this.tensors = next;
+    for (const s of this.specs) {
+      const value = tf.tensor(weights.get(s.name)!, [...s.shape], 'float32');
+      const current = this.tensors.get(s.name);
+      if (current) {
+        current.assign(value);
+        value.dispose();
+      } else {
+        // tfjs names variables globally; let it pick unique names so several models can coexist.
+        this.tensors.set(s.name, tf.variable(value, s.trainable));
+        value.dispose();
+      }
+    }
   }
 
   /** Copies of every weight, by name, in spec order. */

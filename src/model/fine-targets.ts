@@ -35,15 +35,27 @@ export function anchorPoints(levels: readonly LevelGeometry[]): Float32Array {
   return out;
 }
 
+/** The reference trains the fine stage at ~800 px; FCOS's size ranges are scaled from there. */
+export const REFERENCE_FINE_IMAGE_SIZE = 800;
+
+/**
+ * FCOS regression ranges per level: (0, 64), (64, 128), (128, 256), (256, 512), (512, inf) px at
+ * 800 px, scaled by imageSize / 800 so a small training image still spreads its objects over
+ * P3-P7 by relative size (at 64 px every box would otherwise fall to P3).
+ */
+export function fcosSizeRanges(levels: readonly LevelGeometry[], imageSize: number): Array<[number, number]> {
+  const r = imageSize / REFERENCE_FINE_IMAGE_SIZE;
+  return levels.map((l, i) => [i === 0 ? 0 : 4 * l.stride * r, i === levels.length - 1 ? Infinity : 8 * l.stride * r]);
+}
+
 /**
  * FCOS assignment: a point is positive for a box when it lies inside the box and the box's
- * largest ltrb distance falls in the level's range (0-64 px at stride 8, doubling per level:
- * lo = 4 * stride, hi = 8 * stride, open-ended at both ends); ties go to the smallest box. A box
+ * largest ltrb distance falls in the level's range (fcosSizeRanges); ties go to the smallest box. A box
  * that no point claims (smaller than a stride) takes its nearest unassigned point, so every
  * ground-truth box trains the head (ATSS guarantees the same).
  * boxes [M, 4] (x1, y1, x2, y2) pixels, boxMask [M] (1 = real).
  */
-export function assignFcosTargets(levels: readonly LevelGeometry[], boxes: Float32Array, boxMask: Int32Array): FineTargets {
+export function assignFcosTargets(levels: readonly LevelGeometry[], imageSize: number, boxes: Float32Array, boxMask: Int32Array): FineTargets {
   const points = anchorPoints(levels);
   const a = points.length / 2;
   const m = boxMask.length;
@@ -51,7 +63,7 @@ export function assignFcosTargets(levels: readonly LevelGeometry[], boxes: Float
   const ltrb = new Float32Array(a * 4);
   const centerness = new Float32Array(a);
   const bestArea = new Float64Array(a).fill(Infinity);
-  const ranges: Array<[number, number]> = levels.map((l, i) => [i === 0 ? 0 : 4 * l.stride, i === levels.length - 1 ? Infinity : 8 * l.stride]);
+  const ranges = fcosSizeRanges(levels, imageSize);
   const levelOf = new Int32Array(a);
   let k = 0;
   levels.forEach((l, li) => {

@@ -12,7 +12,8 @@ export interface LossAndGrads {
   readonly lossesByObjective: Readonly<Record<string, number>>;
   /**
    * d loss / d param for every trainable parameter (ParamSpec.trainable), PyTorch layout,
-   * mean over the micro-batch. Parameters the forward never reads are absent.
+   * mean over the micro-batch. A trainable parameter this batch did not reach (the MLM head when
+   * nothing is masked) gets zeros. Non-trainable parameters are absent.
    */
   readonly grads: Map<string, Float32Array>;
 }
@@ -30,7 +31,7 @@ export async function lossAndGrads(model: FiberModel, batch: ModelBatch, rngSeed
     throw new FiberError('fiber.model.batch', 'usage', `batch imageSize ${batch.imageSize} differs from the model's ${model.config.imageSize}`);
   }
   const trainable = model.specs.filter((s) => s.trainable);
-  const xs = trainable.map((s) => model.params.get(s.name)!);
+  const vars = trainable.map((s) => model.variable(s.name));
   const parts: Record<string, tf.Scalar> = {};
   const f = () => {
     const losses = isFineBatch(batch)
@@ -39,17 +40,18 @@ export async function lossAndGrads(model: FiberModel, batch: ModelBatch, rngSeed
     for (const [k, v] of Object.entries(losses)) if (k !== 'total') parts[k] = tf.keep(v as tf.Scalar);
     return losses.total;
   };
-  const { value, grads } = tf.tidy(() => tf.valueAndGrads(f)(xs));
+  // variableGrads allows parameters with no path to the loss (their grads are simply absent).
+  const { value, grads } = tf.variableGrads(f, vars);
   try {
     const out = new Map<string, Float32Array>();
-    const datas = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
+    const datas = await Promise.all(vars.map((v) => (grads[v.name] ? (grads[v.name]!.data() as Promise<Float32Array>) : Promise.resolve(new Float32Array(v.size)))));
     trainable.forEach((s, i) => out.set(s.name, datas[i]!));
     const lossesByObjective: Record<string, number> = {};
     for (const [k, v] of Object.entries(parts)) lossesByObjective[k] = (await v.data())[0]!;
     return { loss: (await value.data())[0]!, lossesByObjective, grads: out };
   } finally {
     value.dispose();
-    tf.dispose(grads);
+    tf.dispose(Object.values(grads));
     tf.dispose(Object.values(parts));
   }
 }

@@ -7,7 +7,7 @@ import { makeFineBatch, TINY } from './fixtures.js';
 await selectBackend();
 const weights = initParams(TINY, 'fine', 0);
 const model = new FiberModel(TINY, 'fine', weights);
-const batch = makeFineBatch(TINY, 2, 8, 1);
+const batch = makeFineBatch(TINY, Number(process.argv[4] ?? 2), 8, 1);
 const opt = new TestAdam(Number(process.argv[2] ?? 1e-3));
 const t0 = Date.now();
 for (let i = 0; i < Number(process.argv[3] ?? 40); i++) {

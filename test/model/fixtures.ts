@@ -24,10 +24,13 @@ export function makeCoarseBatch(config: FiberModelConfig, b: number, l: number, 
   return { pixelValues, inputIds, attentionMask, mlmInputIds, mlmLabels, numSamples: b, imageSize: s, textLength: l };
 }
 
-/** A fine batch with one or two boxes per image, each grounded to tokens 1..2 or 3..4. */
-export function makeFineBatch(config: FiberModelConfig, b: number, l: number, seed: number): FineBatch {
+/**
+ * A fine batch with one or two boxes per image, each grounded to tokens 1..2 or 3..4. With
+ * `spread`, image 0 instead holds five square boxes from 6 px to the full image, one per FPN level.
+ */
+export function makeFineBatch(config: FiberModelConfig, b: number, l: number, seed: number, spread = false): FineBatch {
   const base = makeCoarseBatch(config, b, l, seed, 0);
-  const m = 2;
+  const m = spread ? 5 : 2;
   const s = config.imageSize;
   const boxes = new Float32Array(b * m * 4);
   const boxMask = new Int32Array(b * m);
@@ -43,6 +46,17 @@ export function makeFineBatch(config: FiberModelConfig, b: number, l: number, se
       positiveMap[(i * m + k) * l + 1 + 2 * k] = 0.5;
       positiveMap[(i * m + k) * l + 2 + 2 * k] = 0.5;
     }
+  }
+  if (spread) {
+    // At 64 px the single P7 point sits on the image's bottom-right corner (64, 64), inside no
+    // clipped box: the largest box overhangs that corner, as an unclipped annotation may.
+    [6, 14, 28, 48, s].forEach((size, k) => {
+      const x1 = k % 2 ? s - size : 0;
+      if (k === 4) boxes.set([8, 8, s + 8, s + 8], k * 4);
+      else boxes.set([x1, 0, x1 + size, size], k * 4);
+      boxMask[k] = 1;
+      positiveMap[k * l + 1 + (k % 3)] = 1;
+    });
   }
   return {
     pixelValues: base.pixelValues, inputIds: base.inputIds, attentionMask: base.attentionMask,
