@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { registerRunCommands } from './run-commands.js';
+import { registerModelCommands } from './model-commands.js';
 
 /**
  * The declarative command table. Each group file declares its commands and options; every action
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerRunCommands(program);
+  registerModelCommands(program);
   return program;
 }
 

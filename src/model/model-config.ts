@@ -36,6 +36,8 @@ export interface FiberModelConfig {
   readonly dropout: number;
   /** Stochastic depth for Swin. coarse 0.1, fine 0.4 in the reference */
   readonly dropPath: number;
+  /** Conv + GroupNorm + ReLU layers in the fine head's shared tower (the reference's DyHead has 6). @defaultValue 2 */
+  readonly fineTowerDepth?: number;
 }
 
 export const MODEL_PRESET_NAMES = ['fiber-tiny', 'fiber-small', 'fiber-base'] as const;

@@ -1,0 +1,43 @@
+import { Command, Option } from 'commander';
+import { MODEL_PRESET_NAMES } from '../model/model-config.js';
+
+/**
+ * `fiber model info|init|forward`. Actions import their implementation lazily so `fiber --help`
+ * never loads TensorFlow.js.
+ */
+export function registerModelCommands(program: Command): void {
+  const model = program.command('model').description('inspect, initialise and run the FIBER model (TensorFlow.js)');
+  const preset = () => new Option('--preset <name>', 'model size preset').choices([...MODEL_PRESET_NAMES]).makeOptionMandatory();
+
+  model.command('info')
+    .description('parameter counts per component and the TensorFlow.js backend in use')
+    .addOption(preset())
+    .option('--json', 'print JSON')
+    .action(async (opts: { preset: string; json?: boolean }) => {
+      const { modelInfo } = await import('./commands/model-info.js');
+      await modelInfo(opts);
+    });
+
+  model.command('init')
+    .description('write seeded initial weights as safetensors (reference parameter names)')
+    .addOption(preset())
+    .addOption(new Option('--stage <stage>', 'coarse or fine parameter set').choices(['coarse', 'fine']).default('coarse'))
+    .option('--seed <n>', 'integer seed', '0')
+    .requiredOption('--out <file>', 'output .safetensors path')
+    .action(async (opts: { preset: string; stage: string; seed: string; out: string }) => {
+      const { modelInit } = await import('./commands/model-init.js');
+      await modelInit(opts);
+    });
+
+  model.command('forward')
+    .description('run the coarse model on inputs from a safetensors file and write its outputs by name')
+    .addOption(preset())
+    .requiredOption('--weights <file>', 'coarse weights (.safetensors, from `fiber model init` or an export)')
+    .requiredOption('--inputs <file>', 'pixel_values [B,3,S,S] f32, input_ids and attention_mask [B,L] i32')
+    .requiredOption('--out <file>', 'output .safetensors path')
+    .addOption(new Option('--mode <mode>', 'which encoder to run').choices(['image', 'text', 'fusion']).default('fusion'))
+    .action(async (opts: { preset: string; weights: string; inputs: string; out: string; mode: string }) => {
+      const { modelForward } = await import('./commands/model-forward.js');
+      await modelForward(opts);
+    });
+}

@@ -1,0 +1,63 @@
+/**
+ * The micro-batches the model trains on: what the data layer builds and the worker hands to
+ * `lossAndGrads`. Plain typed arrays (no tensors) so they cross threads and queues cheaply.
+ * All arrays are dense, row-major, in the shape given in brackets.
+ *
+ *   B  samples in this micro-batch
+ *   S  image side in pixels: must equal the model config's `imageSize`
+ *   L  text length (padded; every row of a batch has the same L; L <= maxPositions - 2)
+ *   M  maximum boxes per image in a fine batch (pad with boxMask = 0)
+ */
+
+/** Ignored-label value of `mlmLabels` (PyTorch's CrossEntropy ignore_index). */
+export const MLM_IGNORE = -100;
+
+/** RoBERTa special ids (roberta-base tokenizer). */
+export const ROBERTA_SPECIAL_IDS = { bos: 0, pad: 1, eos: 2, unk: 3, mask: 50264 } as const;
+
+export interface CoarseBatch {
+  /** [B, 3, S, S] float32, RGB, ImageNet mean/std normalised (reference §2.2: Resize to S, no crop). */
+  readonly pixelValues: Float32Array;
+  /** [B, L] int32: the clean RoBERTa ids `<s> ... </s> <pad>...` used by ITC and ITM. */
+  readonly inputIds: Int32Array;
+  /** [B, L] int32: 1 for tokens, 0 for padding. */
+  readonly attentionMask: Int32Array;
+  /** [B, L] int32: `inputIds` after MLM corruption (80% <mask>, 10% random, 10% kept); see `applyMlmMasking`. */
+  readonly mlmInputIds: Int32Array;
+  /** [B, L] int32: the original id at corrupted positions, MLM_IGNORE (-100) elsewhere. */
+  readonly mlmLabels: Int32Array;
+  /** B. */
+  readonly numSamples: number;
+  /** S (pixels) and L (tokens): explicit so shapes never have to be guessed from lengths. */
+  readonly imageSize: number;
+  readonly textLength: number;
+}
+
+/**
+ * Fine (image-text-box) micro-batch: grounding/detection as phrase grounding (reference §3.3).
+ * There is no MLM in the fine stage, so no mlm fields.
+ */
+export interface FineBatch {
+  readonly pixelValues: Float32Array; // [B, 3, S, S]
+  readonly inputIds: Int32Array; // [B, L] the caption or ". "-joined class names
+  readonly attentionMask: Int32Array; // [B, L]
+  /** [B, M, 4] float32 boxes as (x1, y1, x2, y2) in pixels of the S x S input. */
+  readonly boxes: Float32Array;
+  /** [B, M] int32: 1 for a real box, 0 for padding. */
+  readonly boxMask: Int32Array;
+  /**
+   * [B, M, L] float32: token-level positive map: for box m, > 0 at the tokens of its phrase
+   * (GLIP create_positive_map; any positive value counts, normalisation is irrelevant here).
+   */
+  readonly positiveMap: Float32Array;
+  readonly numSamples: number; // B
+  readonly imageSize: number; // S
+  readonly textLength: number; // L
+  readonly maxBoxes: number; // M
+}
+
+export type ModelBatch = CoarseBatch | FineBatch;
+
+export function isFineBatch(batch: ModelBatch): batch is FineBatch {
+  return (batch as FineBatch).boxes !== undefined;
+}

@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs';
+import type { CoarseBatch } from './batch.js';
+import { MLM_IGNORE } from './batch.js';
+import { fusionFeatures, itcImageFeature, itcTemperature, itcTextFeature, itmLogits, mlmLogits } from './coarse-heads.js';
+import { encode } from './fiber-encoder.js';
+import type { FiberModelConfig } from './model-config.js';
+import { crossEntropy } from './ops/cross-entropy.js';
+import { matmul2d } from './ops/matmul.js';
+import { DropoutContext } from './ops/nn.js';
+import type { ParamTensors } from './params.js';
+import { deriveSeed, SeededRng } from './seeded-rng.js';
+
+/*
+ * Coarse objectives (reference §2.1): loss = ITC + ITM + MLM, equal weights.
+ * Letters: B batch, L text length, S image side, Hc crossHidden, V vocabulary.
+ */
+
+export interface CoarseLosses {
+  readonly itc: tf.Scalar;
+  readonly itm: tf.Scalar;
+  readonly mlm: tf.Scalar;
+  readonly total: tf.Scalar;
+}
+
+/** Tensors of a CoarseBatch. */
+export function coarseBatchTensors(batch: CoarseBatch): { pixels: tf.Tensor; ids: tf.Tensor; mask: tf.Tensor; mlmIds: tf.Tensor } {
+  const b = batch.numSamples, s = batch.imageSize, l = batch.textLength;
+  return {
+    pixels: tf.tensor4d(batch.pixelValues, [b, 3, s, s]),
+    ids: tf.tensor2d(batch.inputIds, [b, l], 'int32'),
+    mask: tf.tensor2d(batch.attentionMask, [b, l], 'int32'),
+    mlmIds: tf.tensor2d(batch.mlmInputIds, [b, l], 'int32'),
+  };
+}
+
+/**
+ * For each row of `sim` [B, B] (as data), draws one column other than the diagonal with
+ * probability softmax(row) (ALBEF/FIBER hard negatives: diagonal weight 0). Pure given the rng.
+ */
+export function sampleHardNegatives(sim: Float32Array, b: number, rng: SeededRng): Int32Array {
+  const out = new Int32Array(b);
+  for (let i = 0; i < b; i++) {
+    const row = sim.subarray(i * b, (i + 1) * b);
+    let max = -Infinity;
+    for (let j = 0; j < b; j++) if (j !== i && row[j]! > max) max = row[j]!;
+    const w = new Float64Array(b);
+    for (let j = 0; j < b; j++) w[j] = j === i ? 0 : Math.exp(row[j]! - max) + 1e-9;
+    out[i] = rng.categorical(w);
+  }
+  return out;
+}
+
+/**
+ * The three coarse losses for one micro-batch; randomness (dropout, ITM negatives) comes only
+ * from `seed`. Differences from the reference, on purpose (docs/model.md): ITC uses in-batch
+ * negatives only (no 4096-entry feature queue, which is cross-step state), and ITM negatives
+ * are drawn from the micro-batch. With B = 1 there is no negative: ITM is then computed on the
+ * positive pair alone.
+ */
+export function coarseLosses(config: FiberModelConfig, params: ParamTensors, batch: CoarseBatch, seed: number, training: boolean): CoarseLosses {
+  const b = batch.numSamples;
+  const drop = new DropoutContext(training, deriveSeed(seed, 'dropout'));
+  const { pixels, ids, mask, mlmIds } = coarseBatchTensors(batch);
+
+  // ITC on the dual encoder.
+  const imageOnly = encode(config, params, { pixelValues: pixels }, 'image', drop);
+  const textOnly = encode(config, params, { inputIds: ids, attentionMask: mask }, 'text', drop);
+  const fi = itcImageFeature(params, imageOnly.imageTokens!); // [B, Hc]
+  const ft = itcTextFeature(params, textOnly.textTokens!); // [B, Hc]
+  const temp = itcTemperature(params);
+  const simI2T = tf.div(matmul2d(fi as tf.Tensor2D, tf.transpose(ft) as tf.Tensor2D), temp) as tf.Tensor2D; // [B, B]
+  const simT2I = tf.transpose(simI2T) as tf.Tensor2D;
+  const diag = tf.range(0, b, 1, 'int32') as tf.Tensor1D;
+  const itc = tf.div(tf.add(crossEntropy(simI2T, diag), crossEntropy(simT2I, diag)), 2) as tf.Scalar;
+
+  // ITM: [img, img, img_neg] x [txt, txt_neg, txt], labels [1]*B + [0]*2B.
+  let itmPixels = pixels, itmIds = ids, itmMask = mask;
+  let labels = new Int32Array(b).fill(1);
+  if (b > 1) {
+    const rng = new SeededRng(deriveSeed(seed, 'itm'));
+    const simData = simI2T.dataSync() as Float32Array;
+    const negText = sampleHardNegatives(simData, b, rng); // for image i, a hard text
+    const negImage = sampleHardNegatives(simT2I.dataSync() as Float32Array, b, rng); // for text i, a hard image
+    const nt = tf.tensor1d(negText, 'int32'), ni = tf.tensor1d(negImage, 'int32');
+    itmPixels = tf.concat([pixels, pixels, tf.gather(pixels, ni)], 0);
+    itmIds = tf.concat([ids, tf.gather(ids, nt), ids], 0);
+    itmMask = tf.concat([mask, tf.gather(mask, nt), mask], 0);
+    labels = new Int32Array(3 * b);
+    labels.fill(1, 0, b);
+  }
+  const fusedItm = encode(config, params, { pixelValues: itmPixels, inputIds: itmIds, attentionMask: itmMask }, 'fusion', drop);
+  const itmCls = fusionFeatures(params, fusedItm.imageTokens!, fusedItm.textTokens!).clsFeats;
+  const itm = crossEntropy(itmLogits(params, itmCls) as tf.Tensor2D, tf.tensor1d(labels, 'int32'));
+
+  // MLM on the fusion path with the paired image, logits at masked positions only.
+  const positions: number[] = [];
+  const targets: number[] = [];
+  batch.mlmLabels.forEach((label, i) => {
+    if (label !== MLM_IGNORE) {
+      positions.push(i);
+      targets.push(label);
+    }
+  });
+  let mlm: tf.Scalar;
+  if (positions.length === 0) {
+    // Nothing masked: contributes exactly 0 (the reference's CE would be 0/0 = NaN, §6).
+    mlm = tf.scalar(0);
+  } else {
+    const fusedMlm = encode(config, params, { pixelValues: pixels, inputIds: mlmIds, attentionMask: mask }, 'fusion', drop);
+    const { textFeats } = fusionFeatures(params, fusedMlm.imageTokens!, fusedMlm.textTokens!);
+    const logits = mlmLogits(params, textFeats, Int32Array.from(positions)) as tf.Tensor2D;
+    mlm = crossEntropy(logits, tf.tensor1d(Int32Array.from(targets), 'int32'));
+  }
+  const total = tf.addN([itc, itm, mlm]) as tf.Scalar;
+  return { itc, itm, mlm, total };
+}

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * `a @ b` for 2-D tensors whose forward and backward both issue only 2-D non-transposed
+ * `tf.matMul`: on wasm (XNNPACK) that is the one fast matmul; the stock gradient would use
+ * transposed matmuls that fall to a scalar loop (tfjs-notes §1).
+ */
+export const matmul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.customGrad(
+  (...args: unknown[]) => {
+    const [x, y, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([x, y]);
+    return {
+      value: tf.matMul(x, y),
+      // customGrad's gradFunc runs outside any tidy: wrap it so temporaries are freed.
+      gradFunc: (dy, saved) =>
+        tf.tidy(() => {
+          const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+          const g = dy as tf.Tensor2D;
+          return [tf.matMul(g, tf.transpose(sb)), tf.matMul(tf.transpose(sa), g)];
+        }),
+    };
+  },
+) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * PyTorch `nn.Linear` on the last axis: `x W^T + b` with `W` in PyTorch layout [out, in].
+ * Any leading shape is flattened to 2-D so the fast path is taken.
+ */
+export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const inDim = x.shape[x.shape.length - 1]!;
+  const outDim = weight.shape[0]!;
+  const x2 = x.reshape([-1, inDim]) as tf.Tensor2D; // [N, in]
+  let y: tf.Tensor = matmul2d(x2, tf.transpose(weight) as tf.Tensor2D); // [N, out]
+  if (bias) y = tf.add(y, bias);
+  return y.reshape([...x.shape.slice(0, -1), outDim]);
+}

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** LayerNorm over the last axis, PyTorch semantics (biased variance). */
+export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  const axis = x.shape.length - 1;
+  const mean = tf.mean(x, axis, true);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), axis, true);
+  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), weight), bias);
+}
+
+/** Exact (erf) GELU as in PyTorch/HF `gelu`. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/**
+ * L2-normalise along the last axis (F.normalize, eps 1e-12). Written as x * rsqrt(max(|x|^2, eps^2))
+ * so an all-zero row (a padded token) has a zero gradient instead of sqrt'(0) = Inf -> NaN.
+ */
+export function l2Normalize(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-24)));
+}
+
+/**
+ * Supplies seeds for dropout masks from one explicit step seed, in call order, so a forward
+ * pass is a pure function of (params, batch, seed). `training = false` disables all dropout.
+ */
+export class DropoutContext {
+  private counter = 0;
+  constructor(readonly training: boolean, private readonly seed: number) {}
+  nextSeed(): number {
+    this.counter += 1;
+    return (Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(this.counter, 0xc2b2ae35)) >>> 0;
+  }
+}
+
+/** Inverted dropout with a seeded mask. */
+export function dropout(x: tf.Tensor, rate: number, ctx: DropoutContext): tf.Tensor {
+  if (!ctx.training || rate <= 0) return x;
+  const keep = tf.step(tf.sub(tf.randomUniform(x.shape, 0, 1, 'float32', ctx.nextSeed()), rate)); // 1 with p = 1 - rate
+  return tf.mul(x, tf.div(keep, 1 - rate));
+}
+
+/** Stochastic depth: drops the whole residual branch per sample (timm DropPath). x: [B, ...]. */
+export function dropPath(x: tf.Tensor, rate: number, ctx: DropoutContext): tf.Tensor {
+  if (!ctx.training || rate <= 0) return x;
+  const maskShape = [x.shape[0]!, ...x.shape.slice(1).map(() => 1)];
+  const keep = tf.step(tf.sub(tf.randomUniform(maskShape, 0, 1, 'float32', ctx.nextSeed()), rate));
+  return tf.mul(x, tf.div(keep, 1 - rate));
+}

@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs';
+import type { FiberModelConfig } from './model-config.js';
+import type { ModelLayout } from './fusion-layout.js';
+import { attention } from './ops/attention.js';
+import { gatherRows } from './ops/gather-rows.js';
+import { linear } from './ops/matmul.js';
+import { dropPath, gelu, layerNorm, type DropoutContext } from './ops/nn.js';
+import { relativePositionIndex, roll2d, shiftedWindowMask, windowPartition, windowReverse } from './swin-windows.js';
+
+/*
+ * Swin image backbone (timm SwinTransformer, reference §1.1) with FIBER's image-side fusion
+ * (§1.3). Letters: B batch, H/W token grid, C channels, L text length, T text width.
+ * Parameter names are timm's, read through `p` (already scoped to `vit_model.`).
+ */
+
+const LN_EPS = 1e-5;
+
+export interface SwinContext {
+  readonly config: FiberModelConfig;
+  readonly layout: ModelLayout;
+  readonly p: (name: string) => tf.Tensor;
+  readonly drop: DropoutContext;
+}
+
+/** Text the image queries attend to in a fused block: raw RoBERTa hidden states and key mask. */
+export interface TextMemory {
+  readonly tokens: tf.Tensor; // [B, L, T]
+  readonly maskBias: tf.Tensor; // [B, 1, 1, L], 0 keep / -10000 pad (HF extended mask)
+}
+
+/**
+ * 4x4 stride-4 patch embedding as patchify + matmul (equal to the conv; the conv's weight
+ * gradient kernel is missing on wasm, tfjs-notes §2), then patch_embed.norm.
+ * pixels [B, 3, S, S] -> [B, S/4, S/4, C].
+ */
+export function patchEmbed(ctx: SwinContext, pixels: tf.Tensor): tf.Tensor {
+  const [b, ch, h, w] = pixels.shape as [number, number, number, number];
+  const c = ctx.config.imageEmbedDim;
+  // [B, 3, H/4, 4, W/4, 4] -> [B, H/4, W/4, 3, 4, 4]: (channel, kh, kw) order matches the conv weight.
+  const patches = tf.transpose(pixels.reshape([b, ch, h / 4, 4, w / 4, 4]), [0, 2, 4, 1, 3, 5]).reshape([b, h / 4, w / 4, ch * 16]);
+  const x = linear(patches, ctx.p('patch_embed.proj.weight').reshape([c, ch * 16]), ctx.p('patch_embed.proj.bias'));
+  return layerNorm(x, ctx.p('patch_embed.norm.weight'), ctx.p('patch_embed.norm.bias'), LN_EPS);
+}
+
+/** Stochastic-depth rate of each block: linear 0..dropPath over all blocks (timm). */
+function blockDropPath(config: FiberModelConfig, stage: number, block: number): number {
+  const total = config.imageDepths.reduce((a, b) => a + b, 0);
+  const index = config.imageDepths.slice(0, stage).reduce((a, b) => a + b, 0) + block;
+  return total > 1 ? (config.dropPath * index) / (total - 1) : 0;
+}
+
+/**
+ * One Swin block, optionally fused with text. x [B, H, W, C] -> [B, H, W, C].
+ *   s  = Proj(W-MSA(LN1(x)))                       (shifted on odd blocks, relative position bias)
+ *   c  = Proj_i2t(Attn(Q = W_q LN_i2t(s), K/V = W_kv T))   only when `text` is given
+ *   x' = x + DropPath(s + alpha_i2t * c)
+ *   x''= x' + DropPath(MLP(LN2(x')))
+ * The reference runs the cross-attention per window with the text repeated per window; each
+ * query attends to the whole text either way, so it is computed once per image here.
+ */
+export function swinBlock(ctx: SwinContext, x: tf.Tensor, stage: number, block: number, text?: TextMemory): tf.Tensor {
+  const [b, h, w, c] = x.shape as [number, number, number, number];
+  const pre = `layers.${stage}.blocks.${block}.`;
+  const p = (n: string) => ctx.p(pre + n);
+  const heads = ctx.config.imageHeads[stage]!;
+  // timm: a map no larger than the window is one unshifted window.
+  const win = Math.min(ctx.layout.window, h, w);
+  const shift = block % 2 === 1 && Math.min(h, w) > ctx.layout.window ? Math.floor(win / 2) : 0;
+  const n = win * win;
+  const nW = (h / win) * (w / win);
+
+  let hx = layerNorm(x, p('norm1.weight'), p('norm1.bias'), LN_EPS);
+  if (shift) hx = roll2d(hx, -shift);
+  const windows = windowPartition(hx, win); // [B*nW, N, C]
+  const qkv = linear(windows, p('attn.qkv.weight'), p('attn.qkv.bias')); // [B*nW, N, 3C]
+  const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const table = p('attn.relative_position_bias_table'); // [(2w-1)^2, heads]
+  const index = tf.tensor1d(relativePositionIndex(win), 'int32');
+  let bias = tf.transpose(gatherRows(table, index).reshape([n, n, heads]), [2, 0, 1]).expandDims(0); // [1, heads, N, N]
+  if (shift) {
+    const mask = tf.tensor(shiftedWindowMask(h, w, win, shift), [1, nW, 1, n, n]);
+    const tiled = tf.tile(mask, [b, 1, 1, 1, 1]).reshape([b * nW, 1, n, n]);
+    bias = tf.add(bias, tiled); // [B*nW, heads, N, N]
+  }
+  const attn = attention(q, k, v, heads, bias, 0, ctx.drop); // [B*nW, N, C]
+  let s = linear(attn, p('attn.proj.weight'), p('attn.proj.bias'));
+  s = windowReverse(s, win, h, w);
+  if (shift) s = roll2d(s, shift); // [B, H, W, C]
+
+  if (text) {
+    const flat = s.reshape([b, h * w, c]);
+    const qi = linear(layerNorm(flat, p('attn.norm_i2t_i.weight'), p('attn.norm_i2t_i.bias'), LN_EPS), p('attn.qkv_i2t.weight'), p('attn.qkv_i2t.bias')); // [B, HW, C]
+    const kv = linear(text.tokens, p('attn.qkv_text_i2t.weight'), p('attn.qkv_text_i2t.bias')); // [B, L, 2C]
+    const [kt, vt] = tf.split(kv, 2, 2) as [tf.Tensor, tf.Tensor];
+    const cross = attention(qi, kt, vt, heads, text.maskBias, 0, ctx.drop); // [B, HW, C]
+    const ci = linear(cross, p('attn.proj_i2t.weight'), p('attn.proj_i2t.bias')).reshape([b, h, w, c]);
+    s = tf.add(s, tf.mul(p('attn.alpha_i2t'), ci));
+  }
+  const rate = blockDropPath(ctx.config, stage, block);
+  const x1 = tf.add(x, dropPath(s, rate, ctx.drop));
+  const hid = gelu(linear(layerNorm(x1, p('norm2.weight'), p('norm2.bias'), LN_EPS), p('mlp.fc1.weight'), p('mlp.fc1.bias')));
+  const mlp = linear(hid, p('mlp.fc2.weight'), p('mlp.fc2.bias'));
+  return tf.add(x1, dropPath(mlp, rate, ctx.drop));
+}
+
+/** timm PatchMerging: 2x2 neighbours concatenated (x0, x1, x2, x3 order), LN, Linear(4C -> 2C). */
+export function patchMerging(ctx: SwinContext, x: tf.Tensor, stage: number): tf.Tensor {
+  const [b, h, w, c] = x.shape as [number, number, number, number];
+  // [B, H/2, 2(dh), W/2, 2(dw), C] -> [B, H/2, W/2, dw, dh, C]: x0=(0,0) x1=(dh1,dw0) x2=(dh0,dw1) x3=(1,1).
+  const merged = tf.transpose(x.reshape([b, h / 2, 2, w / 2, 2, c]), [0, 1, 3, 4, 2, 5]).reshape([b, h / 2, w / 2, 4 * c]);
+  const pre = `layers.${stage}.downsample.`;
+  const normed = layerNorm(merged, ctx.p(`${pre}norm.weight`), ctx.p(`${pre}norm.bias`), LN_EPS);
+  return linear(normed, ctx.p(`${pre}reduction.weight`));
+}
+
+/** Final Swin LayerNorm (`vit_model.norm`) on [B, N, C]. */
+export function swinFinalNorm(ctx: SwinContext, tokens: tf.Tensor): tf.Tensor {
+  return layerNorm(tokens, ctx.p('norm.weight'), ctx.p('norm.bias'), LN_EPS);
+}

@@ -1,0 +1,65 @@
+import { applyMlmMasking } from '../../src/model/mlm-masking.js';
+import type { CoarseBatch, FineBatch } from '../../src/model/batch.js';
+import { MODEL_PRESETS, type FiberModelConfig } from '../../src/model/model-config.js';
+import { SeededRng } from '../../src/model/seeded-rng.js';
+
+/** fiber-tiny with a small vocabulary so test steps stay fast; everything else is the preset. */
+export const TINY: FiberModelConfig = { ...MODEL_PRESETS['fiber-tiny'], vocabSize: 1000 };
+
+/** A deterministic coarse batch: random pixels, ids `<s> w... </s> <pad>...` with varied lengths. */
+export function makeCoarseBatch(config: FiberModelConfig, b: number, l: number, seed: number, maskProb = 0.15): CoarseBatch {
+  const rng = new SeededRng(seed);
+  const s = config.imageSize;
+  const pixelValues = new Float32Array(b * 3 * s * s).map(() => rng.normal());
+  const inputIds = new Int32Array(b * l).fill(1);
+  const attentionMask = new Int32Array(b * l);
+  for (let i = 0; i < b; i++) {
+    const len = Math.max(4, l - (i % 3));
+    inputIds[i * l] = 0;
+    for (let j = 1; j < len - 1; j++) inputIds[i * l + j] = 4 + rng.int(config.vocabSize - 5);
+    inputIds[i * l + len - 1] = 2;
+    attentionMask.fill(1, i * l, i * l + len);
+  }
+  const { mlmInputIds, mlmLabels } = applyMlmMasking(inputIds, attentionMask, seed + 1, { vocabSize: config.vocabSize, probability: maskProb, maskId: config.vocabSize - 1 });
+  return { pixelValues, inputIds, attentionMask, mlmInputIds, mlmLabels, numSamples: b, imageSize: s, textLength: l };
+}
+
+/**
+ * A fine batch with one or two boxes per image, each grounded to tokens 1..2 or 3..4. With
+ * `spread`, image 0 instead holds five square boxes from 6 px to the full image, one per FPN level.
+ */
+export function makeFineBatch(config: FiberModelConfig, b: number, l: number, seed: number, spread = false): FineBatch {
+  const base = makeCoarseBatch(config, b, l, seed, 0);
+  const m = spread ? 5 : 2;
+  const s = config.imageSize;
+  const boxes = new Float32Array(b * m * 4);
+  const boxMask = new Int32Array(b * m);
+  const positiveMap = new Float32Array(b * m * l);
+  const rng = new SeededRng(seed + 7);
+  for (let i = 0; i < b; i++) {
+    const nb = 1 + (i % 2);
+    for (let k = 0; k < nb; k++) {
+      const w = s * (0.3 + 0.4 * rng.next()), h = s * (0.3 + 0.4 * rng.next());
+      const x1 = rng.next() * (s - w), y1 = rng.next() * (s - h);
+      boxes.set([x1, y1, x1 + w, y1 + h], (i * m + k) * 4);
+      boxMask[i * m + k] = 1;
+      positiveMap[(i * m + k) * l + 1 + 2 * k] = 0.5;
+      positiveMap[(i * m + k) * l + 2 + 2 * k] = 0.5;
+    }
+  }
+  if (spread) {
+    // At 64 px the single P7 point sits on the image's bottom-right corner (64, 64), inside no
+    // clipped box: the largest box overhangs that corner, as an unclipped annotation may.
+    [6, 14, 28, 48, s].forEach((size, k) => {
+      const x1 = k % 2 ? s - size : 0;
+      if (k === 4) boxes.set([8, 8, s + 8, s + 8], k * 4);
+      else boxes.set([x1, 0, x1 + size, size], k * 4);
+      boxMask[k] = 1;
+      positiveMap[k * l + 1 + (k % 3)] = 1;
+    });
+  }
+  return {
+    pixelValues: base.pixelValues, inputIds: base.inputIds, attentionMask: base.attentionMask,
+    boxes, boxMask, positiveMap, numSamples: b, imageSize: s, textLength: l, maxBoxes: m,
+  };
+}

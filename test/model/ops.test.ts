@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/model/backend.js';
+import { conv2d } from '../../src/model/ops/conv2d.js';
+import { crossEntropy } from '../../src/model/ops/cross-entropy.js';
+import { gatherRows } from '../../src/model/ops/gather-rows.js';
+import { linear, matmul2d } from '../../src/model/ops/matmul.js';
+import { l2Normalize } from '../../src/model/ops/nn.js';
+
+before(async () => {
+  await selectBackend();
+});
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+}
+
+test('matmul2d forward and gradients equal tf.matMul', () => {
+  const a = tf.randomNormal([5, 7], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const b = tf.randomNormal([7, 3], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const ours = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(matmul2d(x as tf.Tensor2D, y as tf.Tensor2D))))([a, b]);
+  const stock = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D))))([a, b]);
+  close(matmul2d(a, b).dataSync(), tf.matMul(a, b).dataSync(), 1e-5, 'value');
+  close(ours[0]!.dataSync(), stock[0]!.dataSync(), 1e-4, 'dA');
+  close(ours[1]!.dataSync(), stock[1]!.dataSync(), 1e-4, 'dB');
+  // linear = x W^T + b with W in PyTorch [out, in] layout.
+  const w = tf.tensor2d([[1, 0], [0, 2], [1, 1]]);
+  close(linear(tf.tensor2d([[3, 4]]), w, tf.tensor1d([0, 0, 1])).dataSync(), [3, 8, 8], 0, 'linear');
+});
+
+test('gatherRows gradient sums duplicate indices (scatterND, no UnsortedSegmentSum)', () => {
+  const table = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+  const idx = tf.tensor2d([[2, 0], [2, 2]], [2, 2], 'int32');
+  assert.deepEqual(Array.from(gatherRows(table, idx).dataSync()), [5, 6, 1, 2, 5, 6, 5, 6]);
+  const g = tf.grad((t: tf.Tensor) => tf.sum(gatherRows(t, idx)))(table);
+  assert.deepEqual(Array.from(g.dataSync()), [1, 1, 0, 0, 3, 3]);
+});
+
+test('crossEntropy matches -log softmax, has gradient (softmax - onehot)/N, and is 0 with no rows', () => {
+  const logits = tf.tensor2d([[1, 2, 3], [0, 0, 0]]);
+  const labels = tf.tensor1d([2, 1], 'int32');
+  const lse = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3));
+  close([crossEntropy(logits, labels).dataSync()[0]!], [((lse - 3) + Math.log(3)) / 2], 1e-6, 'ce');
+  const g = tf.grad((z: tf.Tensor) => crossEntropy(z as tf.Tensor2D, labels))(logits);
+  const sm = tf.softmax(logits).arraySync() as number[][];
+  close(g.dataSync(), [sm[0]![0]! / 2, sm[0]![1]! / 2, (sm[0]![2]! - 1) / 2, 1 / 6, (1 / 3 - 1) / 2, 1 / 6], 1e-6, 'grad');
+  const empty = crossEntropy(tf.zeros([0, 5]) as tf.Tensor2D, tf.zeros([0], 'int32') as tf.Tensor1D);
+  assert.equal(empty.dataSync()[0], 0);
+});
+
+test('conv2d (im2col) equals tf.conv2d for 3x3 stride 1 and 2, and 1x1', () => {
+  const x = tf.randomNormal([2, 5, 6, 3], 0, 1, 'float32', 3);
+  const w = tf.randomNormal([4, 3, 3, 3], 0, 1, 'float32', 4); // PyTorch [out, in, kh, kw]
+  const hwio = tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D;
+  const xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]) as tf.Tensor4D;
+  close(conv2d(x, w, undefined, 1).dataSync(), tf.conv2d(xp, hwio, 1, 'valid').dataSync(), 1e-4, 'stride 1');
+  close(conv2d(x, w, undefined, 2).dataSync(), tf.conv2d(xp, hwio, 2, 'valid').dataSync(), 1e-4, 'stride 2');
+  const w1 = tf.randomNormal([4, 3, 1, 1], 0, 1, 'float32', 5);
+  close(conv2d(x, w1, undefined).dataSync(), tf.conv2d(x as tf.Tensor4D, tf.transpose(w1, [2, 3, 1, 0]) as tf.Tensor4D, 1, 'valid').dataSync(), 1e-4, '1x1');
+});
+
+test('l2Normalize gives unit rows and a finite gradient on an all-zero row', () => {
+  const x = tf.tensor2d([[3, 4], [0, 0]]);
+  close(l2Normalize(x).dataSync(), [0.6, 0.8, 0, 0], 1e-6, 'value');
+  const g = tf.grad((t: tf.Tensor) => tf.sum(l2Normalize(t)))(x);
+  assert.ok(Array.from(g.dataSync()).every(Number.isFinite));
+});
