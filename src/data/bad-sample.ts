@@ -16,7 +16,7 @@ export const BAD_SAMPLE_REASONS = [
   'box_outside_image', // a box lies (after clipping) outside the image: the box is dropped
   'zero_area_box', // a box has no area: the box is dropped
   'span_outside_caption', // a tokens_positive span is outside the caption: the span is dropped
-  'read_failed', // the sample's bytes could not be read (storage error after retries)
+  'missing_from_shard', // the index names a key that the ranged read did not contain (stale index)
 ] as const;
 
 export type BadSampleReason = (typeof BAD_SAMPLE_REASONS)[number];

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StorageError } from '../errors/index.js';
-import { notFoundError, type ByteRange } from './object-store.js';
+import { notFoundError, staleIndexError, type ByteRange } from './object-store.js';
 
 /** `file:///a/b` or a plain path -> filesystem path. */
 export function filePath(url: string): string {
@@ -23,9 +23,7 @@ export class FileStore {
       try {
         const buf = Buffer.alloc(range.length);
         const { bytesRead } = await fh.read(buf, 0, range.length, range.offset);
-        if (bytesRead !== range.length) {
-          throw new StorageError(`${url}: short read at ${range.offset} (${bytesRead} of ${range.length} bytes); is the index stale?`, 'fiber.storage.short_read');
-        }
+        if (bytesRead !== range.length) throw staleIndexError(filePath(url), range);
         return buf;
       } finally {
         await fh.close();

@@ -1,6 +1,6 @@
 import { StorageError } from '../errors/index.js';
 import { redactUrl } from '../log/redact.js';
-import { forbiddenError, notFoundError, readOnlyError, type ByteRange } from './object-store.js';
+import { forbiddenError, notFoundError, readOnlyError, staleIndexError, type ByteRange } from './object-store.js';
 import { isTransient, withRetry, type RetryConfig } from './retry.js';
 
 /** Read-only http(s) shards (a CDN, a static bucket website), with ranged GETs and retries. */
@@ -21,12 +21,15 @@ export class HttpStore {
     return withRetry(async () => {
       const headers: Record<string, string> = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {};
       const res = await fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
+      if (range && res.status === 416) throw staleIndexError(redactUrl(url), range);
       check(url, res);
       const buf = Buffer.from(await res.arrayBuffer());
       if (range && res.status !== 206) {
         // A server that ignores Range sends the whole object: take our slice of it.
         return buf.subarray(range.offset, range.offset + range.length);
       }
+      const total = Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1]);
+      if (range && total < range.offset + range.length) throw staleIndexError(redactUrl(url), range);
       if (range && buf.length !== range.length) throw new StorageError(`${redactUrl(url)}: short ranged read`, 'fiber.storage.transient');
       return buf;
     }, this.retry);

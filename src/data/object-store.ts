@@ -89,6 +89,13 @@ export function forbiddenError(where: string, hint: string, cause?: unknown): St
   return new StorageError(`access to ${where} was denied; ${hint}`, 'fiber.storage.forbidden', { where }, { cause });
 }
 
+/** A ranged read past the end of the object: the shard is shorter than its index says. */
+export function staleIndexError(where: string, range: ByteRange, cause?: unknown): StorageError {
+  return new StorageError(
+    `${where} is shorter than its index says (wanted bytes ${range.offset}-${range.offset + range.length - 1}); the shard was replaced or truncated: rebuild its index with \`fiber data index\` or re-upload it`,
+    'fiber.data.stale_index', { where }, { cause });
+}
+
 export function readOnlyError(url: string): UsageError {
   return new UsageError(`cannot write to ${url}: http(s) sources are read-only (write to s3:// or a local path)`, 'fiber.data.read_only');
 }

@@ -1,6 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors/index.js';
-import { forbiddenError, notFoundError, type ByteRange } from './object-store.js';
+import { forbiddenError, notFoundError, staleIndexError, type ByteRange } from './object-store.js';
 import { isTransient, withRetry, type RetryConfig } from './retry.js';
 import type { S3Config } from './s3-config.js';
 import { parseS3Url } from './shard-urls.js';
@@ -32,7 +32,7 @@ export class S3Store {
 
   async size(url: string): Promise<number> {
     const { bucket, key } = parseS3Url(url);
-    return this.call(bucket, key, async () => {
+    return this.call(bucket, key, undefined, async () => {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return res.ContentLength ?? 0;
     });
@@ -40,10 +40,12 @@ export class S3Store {
 
   async read(url: string, range?: ByteRange): Promise<Buffer> {
     const { bucket, key } = parseS3Url(url);
-    return this.call(bucket, key, async () => {
+    return this.call(bucket, key, range, async () => {
       const Range = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
       const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range }));
       const bytes = Buffer.from((await res.Body?.transformToByteArray()) ?? new Uint8Array());
+      const total = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1]);
+      if (range && total < range.offset + range.length) throw staleIndexError(`s3://${bucket}/${key}`, range);
       if (range && bytes.length !== range.length) {
         // A truncated body is a dropped connection until proven otherwise: retry it.
         throw new StorageError(`s3://${bucket}/${key}: got ${bytes.length} of ${range.length} bytes`, 'fiber.storage.transient');
@@ -74,7 +76,7 @@ export class S3Store {
   async write(url: string, bytes: Uint8Array): Promise<void> {
     const { bucket, key } = parseS3Url(url);
     // A single PUT with a Buffer body is atomic on S3: readers see the old object or the new one.
-    await this.call(bucket, key, async () => {
+    await this.call(bucket, key, undefined, async () => {
       await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }));
     });
   }
@@ -83,11 +85,13 @@ export class S3Store {
     this.client.destroy();
   }
 
-  private call<T>(bucket: string, key: string, fn: () => Promise<T>): Promise<T> {
+  private call<T>(bucket: string, key: string, range: ByteRange | undefined, fn: () => Promise<T>): Promise<T> {
     return withRetry(async () => {
       try {
         return await fn();
       } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (range && status === 416) throw staleIndexError(`s3://${bucket}/${key}`, range, err);
         throw mapError(bucket, key, err);
       }
     }, this.retry);
