@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { registerDataCommands } from './data-commands.js';
 
 /**
  * The declarative command table. Each group file declares its commands and options; every action
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('FIBER_LOG_LEVEL'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerDataCommands(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 import type { ObjectStore } from './object-store.js';
 import { loadShardIndex, type ShardIndex } from './shard-index.js';
 import { expandShardUrls } from './shard-urls.js';
+import { mapLimit } from './map-limit.js';
 
 /** All shards of one dataset, with the sample count before each shard for O(log S) lookup. */
 export interface DatasetIndex {
@@ -29,16 +30,7 @@ export function datasetIndexFrom(name: string, shardUrls: readonly string[], sha
 /** Load the per-shard indexes of every URL the patterns expand to (a few at a time). */
 export async function loadDatasetIndex(store: ObjectStore, name: string, patterns: readonly string[] | string, concurrency = 16): Promise<DatasetIndex> {
   const urls = expandShardUrls(patterns);
-  const shards = new Array<ShardIndex>(urls.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, urls.length) }, async () => {
-      while (next < urls.length) {
-        const i = next++;
-        shards[i] = await loadShardIndex(store, urls[i] as string);
-      }
-    }),
-  );
+  const shards = await mapLimit(urls, concurrency, (url) => loadShardIndex(store, url));
   return datasetIndexFrom(name, urls, shards);
 }
 

@@ -13,6 +13,7 @@ import { createRng, hashInts } from './rng.js';
 import { parseAnnotations } from './sample-annotations.js';
 import { planTask, type PlannedSample, type SamplePlanConfig } from './sample-plan.js';
 import { loadTokenizer, type TextTokenizer } from './text-tokenizer.js';
+import { mapLimit } from './map-limit.js';
 
 /** Fetched bytes of one task, before decoding. */
 interface FetchedTask {
@@ -141,19 +142,4 @@ export class TaskDataLoader {
     });
     return out.filter((s): s is PreparedSample => s !== undefined);
   }
-}
-
-/** Map with at most `limit` calls in flight; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T, i);
-      }
-    }),
-  );
-  return out;
 }
