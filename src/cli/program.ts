@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { registerRunCommands } from './run-commands.js';
 import { registerModelCommands } from './model-commands.js';
+import { registerDataCommands } from './data-commands.js';
 
 /**
  * The declarative command table. Each group file declares its commands and options; every action
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommands(program);
   registerModelCommands(program);
+  registerDataCommands(program);
   return program;
 }
 

@@ -1,0 +1,43 @@
+import { UsageError } from '../../errors/index.js';
+import { packDataset } from '../../data/pack-dataset.js';
+import { readCocoDevInput, readCocoInput, readFolderInput, type PackInput } from '../../data/pack-sources.js';
+import type { DataPackOptions } from '../data-commands.js';
+import type { GlobalOptions } from '../program.js';
+import { dataContext } from './data-context.js';
+
+export async function runDataPack(opts: DataPackOptions, globals: GlobalOptions): Promise<void> {
+  const input = await readInput(opts);
+  const { store, log } = dataContext(globals);
+  try {
+    const result = await packDataset(input, store, { out: opts.out, samplesPerShard: opts.samplesPerShard }, (n) => {
+      if (n % 1000 === 0) log.info({ samples: n }, 'packing');
+    });
+    for (const path of result.missingImages) log.warn({ image: path }, 'image file missing: sample skipped');
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    for (const [stage, w] of [['coarse', result.coarse], ['fine', result.fine]] as const) {
+      if (!w) continue;
+      process.stdout.write(`${stage}: ${w.samples} samples in ${w.urls.length} shards (${(w.bytes / 1e6).toFixed(1)} MB), indexed\n  ${w.pattern}\n`);
+    }
+    if (result.missingImages.length) process.stdout.write(`skipped ${result.missingImages.length} samples whose image file is missing\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function readInput(opts: DataPackOptions): Promise<PackInput> {
+  const need = (flag: string, v: string | undefined): string => {
+    if (!v) throw new UsageError(`--from ${opts.from} needs ${flag}`, 'fiber.usage.missing_option');
+    return v;
+  };
+  switch (opts.from) {
+    case 'coco':
+      return readCocoInput(need('--images', opts.images), need('--captions', opts.captions), opts.instances);
+    case 'coco-dev':
+      return readCocoDevInput(need('--images', opts.images), need('--annotations', opts.annotations));
+    case 'folder':
+      return readFolderInput(need('--images', opts.images));
+  }
+}

@@ -1,0 +1,145 @@
+import { StorageError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { BadSampleCounter, type BadSampleReason } from './bad-sample.js';
+import type { DataBatch } from './batch.js';
+import { collateCoarse, collateFine } from './collate.js';
+import type { DataStageConfig } from './data-stage-config.js';
+import { datasetSize, loadDatasetIndex, locateSample, type DatasetIndex } from './dataset-index.js';
+import { createObjectStore, type ObjectStore } from './object-store.js';
+import { prepareSample, type PreparedSample } from './prepare-sample.js';
+import { coalesceReads, type CoalescedRead, type SampleRead } from './range-plan.js';
+import { readSamples, type RawSample } from './raw-sample.js';
+import { createRng, hashInts } from './rng.js';
+import { parseAnnotations } from './sample-annotations.js';
+import { planTask, type PlannedSample, type SamplePlanConfig } from './sample-plan.js';
+import { loadTokenizer, type TextTokenizer } from './text-tokenizer.js';
+import { mapLimit } from './map-limit.js';
+
+/** Fetched bytes of one task, before decoding. */
+interface FetchedTask {
+  readonly planned: readonly PlannedSample[];
+  readonly raw: ReadonlyArray<RawSample | undefined>;
+  readonly bad: BadSampleCounter;
+}
+
+/**
+ * The worker's entry point to data: `loadTask(step, slot)` returns the batch that slot `slot`
+ * of step `step` trains on. Deterministic: the samples come from the pure sample plan and every
+ * random choice is seeded by (seed, step, position in the global batch), so a task retried on
+ * another machine gets the same batch bit for bit. Bad content is skipped and counted; storage
+ * failures that survive the retries throw (the task fails and is retried, rather than training on
+ * a batch that depends on luck).
+ */
+export class TaskDataLoader {
+  /** Bad input seen by this loader, over all tasks. */
+  readonly bad: BadSampleCounter;
+  private readonly prefetched = new Map<string, Promise<FetchedTask>>();
+
+  private constructor(
+    readonly config: DataStageConfig,
+    readonly plan: SamplePlanConfig,
+    readonly datasets: readonly DatasetIndex[],
+    readonly tokenizer: TextTokenizer,
+    private readonly store: ObjectStore,
+    private readonly ownsStore: boolean,
+    private readonly log: Logger | undefined,
+  ) {
+    this.bad = new BadSampleCounter(log);
+  }
+
+  /** Load every shard index and the tokenizer. */
+  static async open(config: DataStageConfig, plan: SamplePlanConfig, deps: { store?: ObjectStore; log?: Logger } = {}): Promise<TaskDataLoader> {
+    const store = deps.store ?? createObjectStore();
+    const datasets = await Promise.all(config.datasets.map((d, i) => loadDatasetIndex(store, d.name ?? `dataset${i}`, d.shards)));
+    const tokenizer = await loadTokenizer(config.tokenizer, store);
+    deps.log?.info({ datasets: datasets.map((d) => ({ name: d.name, shards: d.shards.length, samples: datasetSize(d) })) }, 'data indexes loaded');
+    return new TaskDataLoader(config, plan, datasets, tokenizer, store, deps.store === undefined, deps.log);
+  }
+
+  /** Samples in each dataset. */
+  get sizes(): number[] {
+    return this.datasets.map(datasetSize);
+  }
+
+  /** The planned samples of (step, slot), without reading them. */
+  planned(step: number, slot: number): PlannedSample[] {
+    return planTask(this.sizes, this.config.datasets.map((d) => d.weight ?? 1), this.plan, step, slot);
+  }
+
+  /** Start fetching the bytes of a task the worker expects to run next (kept until loadTask takes it; at most 2). */
+  prefetch(step: number, slot: number): void {
+    const id = `${step}/${slot}`;
+    if (this.prefetched.has(id)) return;
+    if (this.prefetched.size >= 2) this.prefetched.delete(this.prefetched.keys().next().value as string);
+    const p = this.fetch(step, slot);
+    p.catch(() => undefined); // surfaced by loadTask if it is ever taken
+    this.prefetched.set(id, p);
+  }
+
+  /** The batch of (step, slot). An all-bad task gives an empty batch (numSamples 0). */
+  async loadTask(step: number, slot: number): Promise<DataBatch> {
+    const id = `${step}/${slot}`;
+    const pending = this.prefetched.get(id);
+    this.prefetched.delete(id);
+    const fetched = await (pending ?? this.fetch(step, slot));
+    const prepared = await this.prepare(step, fetched);
+    const skipped = fetched.bad.nonZero() as Partial<Record<BadSampleReason, number>>;
+    for (const r of fetched.bad.reports) this.bad.add(r);
+    return this.config.stage === 'coarse'
+      ? collateCoarse(prepared, this.config, this.tokenizer, this.plan.seed, step, skipped)
+      : collateFine(prepared, this.config, this.tokenizer, skipped);
+  }
+
+  async close(): Promise<void> {
+    this.prefetched.clear();
+    if (this.ownsStore) await this.store.close();
+  }
+
+  private async fetch(step: number, slot: number): Promise<FetchedTask> {
+    const planned = this.planned(step, slot);
+    const reads: SampleRead[] = planned.map((p) => locateSample(this.datasets[p.dataset] as DatasetIndex, p.sample));
+    const groups = coalesceReads(reads, this.config.read.coalesceGapBytes, this.config.read.maxRangeBytes);
+    // Bad-sample reports are per task (quiet here; the loader's own counter logs them once).
+    const bad = new BadSampleCounter();
+    const found = new Map<string, RawSample>();
+    await mapLimit(groups, this.config.read.concurrency, async (g: CoalescedRead) => {
+      let bytes: Buffer;
+      try {
+        bytes = await this.store.read(g.shardUrl, g.range);
+      } catch (err) {
+        // A shard shorter than its index is permanent and the same on every machine: its
+        // samples are reported missing (deterministically) instead of failing the task forever.
+        if (err instanceof StorageError && err.code === 'fiber.data.stale_index') {
+          this.log?.error({ shard: g.shardUrl, err: err.message }, 'stale shard index');
+          return;
+        }
+        throw err;
+      }
+      const wanted = new Set(g.samples.map((s) => s.offset));
+      for await (const s of readSamples([bytes], g.shardUrl, bad, g.range.offset)) {
+        if (wanted.has(s.offset)) found.set(`${g.shardUrl}@${s.offset}`, s);
+      }
+    });
+    const raw = reads.map((r) => {
+      const s = found.get(`${r.shardUrl}@${r.offset}`);
+      if (!s || s.key !== r.key) {
+        // A damaged range is already counted; a key that simply is not there means a stale index.
+        if (!bad.reports.some((b) => b.shard === r.shardUrl && b.key === r.key)) bad.add({ reason: 'missing_from_shard', shard: r.shardUrl, key: r.key });
+        return undefined;
+      }
+      return s;
+    });
+    return { planned, raw, bad };
+  }
+
+  private async prepare(step: number, fetched: FetchedTask): Promise<PreparedSample[]> {
+    const out = await mapLimit(fetched.planned.map((p, i) => ({ p, raw: fetched.raw[i] })), this.config.read.decodeConcurrency, async ({ p, raw }) => {
+      if (!raw) return undefined;
+      const a = parseAnnotations(raw, this.config.stage, fetched.bad);
+      if (!a) return undefined;
+      const rng = createRng(hashInts(this.plan.seed, step, p.position));
+      return prepareSample(a, p.position, this.config, this.tokenizer, rng, fetched.bad);
+    });
+    return out.filter((s): s is PreparedSample => s !== undefined);
+  }
+}

@@ -1,0 +1,76 @@
+import { BadSampleCounter } from './bad-sample.js';
+import { cleanBoxes } from './grounding-targets.js';
+import { coarseImage, IMAGENET_NORMALIZATION, UndecodableImageError } from './image-transform.js';
+import type { ObjectStore } from './object-store.js';
+import { readSamples, type RawSample } from './raw-sample.js';
+import { parseAnnotations } from './sample-annotations.js';
+import { loadShardIndex } from './shard-index.js';
+
+/** The outcome of reading every sample of one shard. */
+export interface ShardVerification {
+  readonly url: string;
+  /** Samples read (good and bad). */
+  readonly samples: number;
+  readonly good: number;
+  /** Set when the stored index disagrees with the shard (or is missing). */
+  readonly indexProblem?: string;
+}
+
+/**
+ * Read a whole shard sequentially and check every sample as training would: tar structure, the
+ * image decodes, captions and JSON parse, boxes and spans are usable. Problems go to `bad`.
+ * Fine-stage checks run for samples whose JSON has boxes or labels.
+ */
+export async function verifyShard(store: ObjectStore, url: string, bad: BadSampleCounter): Promise<ShardVerification> {
+  const keys: string[] = [];
+  const offsets: number[] = [];
+  let good = 0;
+  const before = bad.total;
+  for await (const raw of readSamples(store.stream(url), url, bad)) {
+    keys.push(raw.key);
+    offsets.push(raw.offset);
+    if (await verifySample(raw, bad)) good++;
+  }
+  const samples = keys.length + countNewTarDamage(bad, before);
+  let indexProblem: string | undefined;
+  try {
+    const index = await loadShardIndex(store, url);
+    if (index.keys.length !== keys.length || index.keys.some((k, i) => k !== keys[i] || index.offsets[i] !== offsets[i])) {
+      indexProblem = `index lists ${index.keys.length} samples, shard has ${keys.length} readable ones at different offsets: rebuild with \`fiber data index\``;
+    }
+  } catch (err) {
+    indexProblem = (err as Error).message;
+  }
+  return { url, samples, good, ...(indexProblem ? { indexProblem } : {}) };
+}
+
+function countNewTarDamage(bad: BadSampleCounter, before: number): number {
+  return bad.reports.slice(before).filter((r) => r.reason === 'corrupt_tar' || r.reason === 'truncated_tar' || r.reason === 'duplicate_member').length;
+}
+
+async function verifySample(raw: RawSample, bad: BadSampleCounter): Promise<boolean> {
+  const jsonText = raw.files.get('json')?.toString('utf8') ?? '';
+  const stage = /"(boxes|labels)"\s*:/.test(jsonText) ? 'fine' : 'coarse';
+  const a = parseAnnotations(raw, stage, bad);
+  if (!a) return false;
+  let width: number;
+  let height: number;
+  try {
+    // A small output still decodes every pixel of the input: corrupt data anywhere shows up.
+    const img = await coarseImage(a.image, 16, IMAGENET_NORMALIZATION);
+    width = img.originalWidth;
+    height = img.originalHeight;
+  } catch (err) {
+    if (!(err instanceof UndecodableImageError)) throw err;
+    bad.add({ shard: raw.shard, key: raw.key, reason: 'undecodable_image', detail: err.message });
+    return false;
+  }
+  if (stage === 'fine') {
+    const before = bad.total;
+    const caption = a.captions[0] ?? '';
+    const spans = a.labels.length > 0 ? a.boxes.map(() => [[0, 1] as const]) : a.tokensPositive;
+    cleanBoxes(a.boxes, spans, width, height, a.labels.length > 0 ? 1 : caption.length, { shard: raw.shard, key: raw.key }, bad);
+    return bad.total === before;
+  }
+  return true;
+}
