@@ -51,7 +51,7 @@ function preset(name: PresetName, o: {
     },
     batch: { coarse: batch(o.coarseBatch), fine: batch(o.fineBatch) },
     optimizer: { coarse: coarseOptimizer(o.coarseSteps, o.coarseLr), fine: fineOptimizer(o.fineSteps, o.fineLr, o.fineWarmup) },
-    checkpoint: { uri: 'file://./fiber-runs', everySteps: o.everySteps, keepLast: 3 },
+    checkpoint: { uri: './fiber-runs', everySteps: o.everySteps, keepLast: 3 },
   };
 }
 

@@ -2,7 +2,7 @@ import type { OptimizerConfig } from '../config/index.js';
 import { adamwUpdate } from './adamw.js';
 import { chunkSquareSums, clipScale, globalNorm } from './grad-norm.js';
 import { lrFactor } from './lr-schedule.js';
-import type { ParamSpec } from './param-spec.js';
+import { lrMultiplier, type ParamSpec } from './param-spec.js';
 import type { TensorSlice } from './shard-layout.js';
 import type { PushStatus } from './wire.js';
 
@@ -126,7 +126,8 @@ export class ShardState {
     const factor = lrFactor(step, opt);
     for (const slice of this.s.slices) {
       const spec = this.s.specs[slice.index]!;
-      const mult = { backbone: 1, text: opt.lrMultText, fusion: opt.lrMultFusion, head: opt.lrMultHead }[spec.group] * (spec.isBias ? opt.lrMultBias : 1);
+      const mult = lrMultiplier(spec, opt);
+      if (mult === 0) continue;
       adamwUpdate(this.s.params, this.s.expAvg, this.s.expAvgSq, grad, {
         lr: opt.lr * factor * mult, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps,
         weightDecay: spec.noDecay ? 0 : opt.weightDecay, t: step + 1,

@@ -4,7 +4,7 @@ import { chunkSquareSums, globalNorm } from '../../src/ps/grad-norm.js';
 import type { ParamSpec } from '../../src/ps/param-spec.js';
 import { CHUNK, planLayout, shardSize, shardSlices } from '../../src/ps/shard-layout.js';
 
-const spec = (name: string, shape: number[]): ParamSpec => ({ name, shape, group: 'backbone', noDecay: false, isBias: false });
+const spec = (name: string, shape: number[]): ParamSpec => ({ name, shape, group: 'backbone', noDecay: false });
 const specs = [spec('a', [3, CHUNK]), spec('b', [7]), spec('c', [CHUNK * 2 + 5]), spec('d', [1])];
 
 describe('planLayout', () => {

@@ -15,9 +15,9 @@ import { encodeFrame, MessageType } from '../../src/ps/wire.js';
 const TOKEN = 'test-ps-token-0123456789';
 const opt = resolveRunConfig({ preset: 'fiber-tiny', sets: ['optimizer.coarse.gradClipNorm=0.5', 'optimizer.coarse.warmupFraction=0'] }).optimizer.coarse;
 const specs: ParamSpec[] = [
-  { name: 'w', shape: [300, 400], group: 'backbone', noDecay: false, isBias: false },
-  { name: 'b', shape: [400], group: 'head', noDecay: true, isBias: true },
-  { name: 'x.alpha_i2t', shape: [1], group: 'fusion', noDecay: true, isBias: false },
+  { name: 'w', shape: [300, 400], group: 'backbone', noDecay: false },
+  { name: 'b', shape: [400], group: 'head', noDecay: true },
+  { name: 'x.alpha_i2t', shape: [1], group: 'fusion', noDecay: true },
 ];
 
 function logCapture() {
