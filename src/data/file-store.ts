@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,19 @@ export class FileStore {
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(tmp, bytes);
     await rename(tmp, path);
+  }
+
+  async list(prefixUrl: string): Promise<string[]> {
+    try {
+      return (await readdir(filePath(prefixUrl))).filter((n) => !n.endsWith('.tmp')).sort();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  async remove(url: string): Promise<void> {
+    await rm(filePath(url), { recursive: true, force: true });
   }
 }
 

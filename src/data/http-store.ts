@@ -57,6 +57,14 @@ export class HttpStore {
   async write(url: string): Promise<void> {
     throw readOnlyError(url);
   }
+
+  async list(url: string): Promise<string[]> {
+    throw readOnlyError(url);
+  }
+
+  async remove(url: string): Promise<void> {
+    throw readOnlyError(url);
+  }
 }
 
 function check(url: string, res: Response): void {

@@ -24,6 +24,10 @@ export interface ObjectStore {
   stream(url: string): AsyncIterable<Uint8Array>;
   /** Write a whole object; readers never see a partial one (tmp + rename locally, single PUT on S3). */
   write(url: string, bytes: Uint8Array): Promise<void>;
+  /** Names directly under a directory-like prefix (objects and sub-prefixes, sorted); [] if none. */
+  list(prefixUrl: string): Promise<string[]>;
+  /** Delete an object or everything under a prefix; absent is fine (checkpoint pruning). */
+  remove(url: string): Promise<void>;
   /** Release connections. */
   close(): Promise<void>;
 }
@@ -62,6 +66,8 @@ export function createObjectStore(config: ObjectStoreConfig = DEFAULT_OBJECT_STO
       },
     }),
     write: async (url, bytes) => (await backend(url)).write(url, bytes),
+    list: async (url) => (await backend(url)).list(url),
+    remove: async (url) => (await backend(url)).remove(url),
     close: async () => {
       for (const b of backends.values()) await (await b).close?.();
       backends.clear();

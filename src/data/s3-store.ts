@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors/index.js';
 import { forbiddenError, notFoundError, staleIndexError, type ByteRange } from './object-store.js';
 import { isTransient, withRetry, type RetryConfig } from './retry.js';
@@ -79,6 +79,35 @@ export class S3Store {
     await this.call(bucket, key, undefined, async () => {
       await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }));
     });
+  }
+
+  async list(prefixUrl: string): Promise<string[]> {
+    const { bucket, key } = parseS3Url(`${prefixUrl.replace(/\/+$/, '')}/`);
+    const names = new Set<string>();
+    let token: string | undefined;
+    do {
+      const res = await this.call(bucket, key, undefined, () => this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, Delimiter: '/', ContinuationToken: token })));
+      for (const c of res.CommonPrefixes ?? []) if (c.Prefix) names.add(c.Prefix.slice(key.length).replace(/\/$/, ''));
+      for (const o of res.Contents ?? []) if (o.Key) names.add(o.Key.slice(key.length));
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return [...names].filter(Boolean).sort();
+  }
+
+  async remove(url: string): Promise<void> {
+    const { bucket, key } = parseS3Url(url.replace(/\/+$/, ''));
+    // The object itself, and anything under it as a prefix.
+    let token: string | undefined;
+    const keys = [key];
+    do {
+      const res = await this.call(bucket, key, undefined, () => this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${key}/`, ContinuationToken: token })));
+      for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      await this.call(bucket, key, undefined, () => this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
+    }
   }
 
   async close(): Promise<void> {

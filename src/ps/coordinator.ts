@@ -1,0 +1,305 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { parseRunConfig, type RunConfig, type StageName } from '../config/index.js';
+import type { ObjectStore } from '../data/object-store.js';
+import type { Logger } from '../log/logger.js';
+import { QUEUE_PREFIX, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
+import { RunRegistry } from '../queue/run-registry.js';
+import type { StageJobPayload } from '../queue/stage-job.js';
+import { openStageQueue } from '../queue/stage-queue.js';
+import { promoteWaitingStage } from '../queue/submit-stage.js';
+import { CHECKPOINT_FORMAT, stageDir, stepDirName, joinUrl, type CheckpointFile, type CheckpointManifest } from './checkpoint-layout.js';
+import { commitCheckpoint, loadFlatRange, readLatest, writeModelFile, writeShardFile } from './checkpoint-io.js';
+import { lrFactor } from './lr-schedule.js';
+import { planLayout, type ShardLayout } from './shard-layout.js';
+import { stageStartWeights } from './stage-init.js';
+import {
+  hashNumbers, pollUntil, psKeys, readJson, readShards, savedFiles, taskJobId,
+  type ActiveStage, type SaveRequest, type TaskJobPayload, type TaskResult,
+} from './stage-control.js';
+import type { ParamSpec } from './param-spec.js';
+import { paramSpecs } from '../model/param-spec.js';
+
+export interface CoordinatorOptions {
+  readonly numShards: number;
+  readonly redis: Redis;
+  /** A second connection: BullMQ workers block on theirs. */
+  readonly workerRedis: Redis;
+  readonly store: ObjectStore;
+  readonly log: Logger;
+  /** How long to wait for every shard to register / load / apply a step. @defaultValue 10 min */
+  readonly waitTimeoutMs?: number;
+  /** Task job options: how often a task is retried after a crash, and how long its lock lasts. */
+  readonly taskAttempts?: number;
+}
+
+/** Returned by a completed stage job; the fine stage starts from `checkpoint`. */
+export interface StageResult {
+  readonly checkpoint: string;
+  readonly step: number;
+  readonly cancelled: boolean;
+}
+
+class EpochRestart extends Error {}
+
+/**
+ * The stage coordinator (runs beside shard 0): takes stage jobs, initialises or resumes the
+ * parameters, activates the shards, queues each step's T gradient tasks with deterministic ids,
+ * advances when every shard has applied the step, writes progress for `fiber status`, and
+ * checkpoints every K steps and at the end. A shard that restarts is brought back by a new epoch
+ * from the latest checkpoint (at most K steps lost); a coordinator that dies leaves its stage job
+ * to BullMQ's stalled-job recovery, and the next one resumes from the latest checkpoint too.
+ */
+export class Coordinator {
+  private worker: Worker<StageJobPayload, StageResult> | null = null;
+  private readonly tasks: Queue<TaskJobPayload, TaskResult>;
+  private readonly registry: RunRegistry;
+  /** For queueing a waiting fine stage when its coarse stage completes. */
+  private readonly stageQueue: ReturnType<typeof openStageQueue>;
+  private closing: Promise<void> | null = null;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly o: CoordinatorOptions) {
+    this.tasks = new Queue<TaskJobPayload, TaskResult>(TASKS_QUEUE, { connection: o.redis, prefix: QUEUE_PREFIX });
+    this.registry = new RunRegistry(o.redis);
+    this.stageQueue = openStageQueue(o.redis);
+  }
+
+  start(): void {
+    this.worker = new Worker<StageJobPayload, StageResult>(STAGES_QUEUE, (job) => this.process(job), {
+      connection: this.o.workerRedis, prefix: QUEUE_PREFIX, concurrency: 1,
+      // Initialising fiber-base in JS takes seconds of CPU: keep the lock well above that.
+      lockDuration: 120_000,
+    });
+    this.worker.on('failed', (job, err) => this.o.log.error({ job: job?.id, err: err.message }, 'stage job failed'));
+    this.worker.on('error', (err) => this.o.log.error({ err: err.message }, 'stage worker error'));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.abort.abort();
+      const results = await Promise.allSettled([this.worker?.close(), this.tasks.close(), this.stageQueue.close()]);
+      for (const r of results) if (r.status === 'rejected') this.o.log.error({ err: String(r.reason) }, 'coordinator close');
+    })();
+    return this.closing;
+  }
+
+  private async process(job: Job<StageJobPayload, StageResult>): Promise<StageResult> {
+    const p = job.data;
+    const log = this.o.log.child({ run: p.run, stage: p.stage, job: job.id });
+    if (p.version !== 1) throw new UnrecoverableError(`stage job payload version ${String(p.version)} is not supported by this coordinator`);
+    let config: RunConfig;
+    try {
+      config = parseRunConfig(p.config);
+    } catch (err) {
+      await this.fail(p, `invalid config: ${(err as Error).message}`);
+      throw new UnrecoverableError((err as Error).message);
+    }
+    const now = new Date().toISOString();
+    await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'running', { startedAt: now, error: '' });
+    try {
+      const result = await this.runStage(p, config, log);
+      return result;
+    } catch (err) {
+      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
+      log.error({ err: (err as Error).message, attempt: job.attemptsMade + 1, last }, 'stage failed');
+      if (last) await this.fail(p, (err as Error).message);
+      else await this.registry.updateStage(p.run, p.stage, { error: `attempt ${job.attemptsMade + 1} failed, retrying: ${(err as Error).message}` });
+      throw err;
+    } finally {
+      await this.o.redis.del(psKeys.active);
+    }
+  }
+
+  private async fail(p: StageJobPayload, message: string): Promise<void> {
+    await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'failed', { finishedAt: new Date().toISOString(), error: message });
+  }
+
+  private async runStage(p: StageJobPayload, config: RunConfig, log: Logger): Promise<StageResult> {
+    const S = this.o.numShards;
+    const stage = p.stage;
+    const specs = paramSpecs(config.model, stage);
+    const layout = planLayout(specs, S);
+    const dir = stageDir(config.checkpoint.uri, p.run, stage);
+
+    let latest = await readLatest(this.o.store, dir);
+    if (latest) {
+      log.info({ step: latest.manifest.step, from: latest.stepDir }, 'resuming from the latest checkpoint');
+    } else {
+      const start = await stageStartWeights(config, stage, p.init, this.o.store, log);
+      log.info({ init: p.init ?? 'seeded', loaded: start.report.loaded, fresh: start.report.fresh.length, dropped: start.report.dropped.length }, 'stage initialised');
+      await this.writeFullCheckpoint(p, config, specs, layout, start.flat, 0, dir);
+      latest = await readLatest(this.o.store, dir);
+    }
+
+    for (;;) {
+      try {
+        return await this.runEpoch(p, config, specs, layout, dir, latest!.stepDir, latest!.manifest.step, log);
+      } catch (err) {
+        if (!(err instanceof EpochRestart)) throw err;
+        log.warn({ reason: err.message }, 'restarting the stage from the latest checkpoint');
+        latest = await readLatest(this.o.store, dir);
+      }
+    }
+  }
+
+  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, log: Logger): Promise<StageResult> {
+    const S = this.o.numShards;
+    const stage: StageName = p.stage;
+    const T = config.batch[stage].tasksPerStep;
+    const total = config.optimizer[stage].totalSteps;
+    const waitMs = this.o.waitTimeoutMs ?? 600_000;
+    const signal = this.abort.signal;
+
+    const shards = await pollUntil(async () => {
+      const s = await readShards(this.o.redis, S);
+      return s.every((x) => x !== null) ? s.map((x) => x!) : undefined;
+    }, { intervalMs: 100, timeoutMs: waitMs, what: `waiting for ${S} parameter-server shards to register`, signal });
+    const epoch = String(await this.o.redis.incr(psKeys.epochCounter(p.run, stage)));
+    const active: ActiveStage = { epoch, run: p.run, stage, configHash: p.configHash, config, numShards: S, loadFrom, startStep, shardLives: shards.map((s) => s.startedAt) };
+    await this.o.redis.set(psKeys.active, JSON.stringify(active));
+    log.info({ epoch, startStep, shards: shards.map((s) => `${s.host}:${s.port}`) }, 'stage active');
+
+    const checkLives = async () => {
+      const now = await readShards(this.o.redis, S);
+      now.forEach((s, i) => {
+        if (s && s.startedAt !== active.shardLives[i]) throw new EpochRestart(`shard ${i} restarted`);
+      });
+    };
+    await pollUntil(async () => {
+      await checkLives();
+      const ready = await hashNumbers(this.o.redis, psKeys.ready(epoch));
+      return ready.size === S ? true : undefined;
+    }, { intervalMs: 20, timeoutMs: waitMs, what: 'waiting for the shards to load the stage', signal });
+
+    let emaLoss: Record<string, number> = {};
+    let emaRate: number | null = null;
+    for (let v = startStep; v < total; v++) {
+      if (await this.cancelled(p.run)) {
+        await this.checkpoint(p, config, specs, layout, dir, epoch, v, false, log);
+        await this.registry.transition(p.run, stage, ['running'], 'cancelled', { finishedAt: new Date().toISOString(), step: String(v) });
+        log.warn({ step: v }, 'run cancelled: stopped at a step boundary after a checkpoint');
+        return { checkpoint: joinUrl(dir, stepDirName(v)), step: v, cancelled: true };
+      }
+      const t0 = Date.now();
+      await this.tasks.addBulk(Array.from({ length: T }, (_, task) => ({
+        name: `${stage}-step`,
+        data: { version: 1 as const, run: p.run, stage, epoch, step: v, task },
+        opts: { jobId: taskJobId(p.run, stage, epoch, v, task), attempts: this.o.taskAttempts ?? 20, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: { age: 3600, count: 50_000 }, removeOnFail: { age: 7 * 86400 } },
+      })));
+      await pollUntil(async () => {
+        await checkLives();
+        const versions = await hashNumbers(this.o.redis, psKeys.version(epoch));
+        return versions.size === S && [...versions.values()].every((x) => x >= v + 1) ? true : undefined;
+      }, { intervalMs: 5, timeoutMs: waitMs, what: `waiting for step ${v} to be applied`, signal });
+      const results = await this.collect(p.run, stage, epoch, v, T);
+      const seconds = (Date.now() - t0) / 1000;
+      const samples = results.reduce((n, r) => n + r.samples, 0);
+      const rate = samples / Math.max(seconds, 1e-3);
+      emaRate = emaRate === null ? rate : 0.9 * emaRate + 0.1 * rate;
+      const losses = meanLosses(results);
+      emaLoss = Object.fromEntries(Object.entries(losses).map(([k, x]) => [k, emaLoss[k] === undefined ? x : 0.9 * emaLoss[k]! + 0.1 * x]));
+      await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds);
+      const due = (v + 1) % config.checkpoint.everySteps === 0 || v + 1 === total;
+      const preempted = (await this.o.redis.get(psKeys.preempt(epoch))) !== null;
+      if (due || preempted) {
+        await this.checkpoint(p, config, specs, layout, dir, epoch, v + 1, v + 1 === total, log);
+        if (preempted) await this.o.redis.del(psKeys.preempt(epoch));
+      }
+    }
+    const finalDir = joinUrl(dir, stepDirName(total));
+    await this.registry.transition(p.run, stage, ['running'], 'completed', { finishedAt: new Date().toISOString(), checkpoint: finalDir, error: '' });
+    await promoteWaitingStage(this.registry, this.stageQueue, p.run);
+    log.info({ checkpoint: finalDir }, 'stage completed');
+    return { checkpoint: finalDir, step: total, cancelled: false };
+  }
+
+  private async cancelled(run: string): Promise<boolean> {
+    return (await this.o.redis.hget(`fiber:registry:run:${run}`, 'cancelledAt')) !== null;
+  }
+
+  /** Every task's result for step v (a retried task that found the step applied has none). */
+  private async collect(run: string, stage: string, epoch: string, step: number, T: number): Promise<TaskResult[]> {
+    const ids = Array.from({ length: T }, (_, t) => taskJobId(run, stage, epoch, step, t));
+    return pollUntil(async () => {
+      const jobs = await Promise.all(ids.map((id) => this.tasks.getJob(id)));
+      const done = jobs.filter((j) => j?.returnvalue);
+      return done.length === T ? done.map((j) => j!.returnvalue).filter((r) => r.pushed !== 'stale') : undefined;
+    }, { intervalMs: 5, timeoutMs: 30_000, what: `collecting the results of step ${step}` }).catch(() => [] as TaskResult[]);
+  }
+
+  private async report(run: string, stage: StageName, step: number, config: RunConfig, ema: Record<string, number>, raw: Record<string, number>, rate: number, results: TaskResult[], seconds: number): Promise<void> {
+    const opt = config.optimizer[stage];
+    const fields: Record<string, string> = { step: String(step), samplesPerSec: rate.toFixed(3), lr: String(opt.lr * lrFactor(step - 1, opt)) };
+    for (const [k, v] of Object.entries(ema)) fields[`loss.${k}`] = String(v);
+    const m = this.o.redis.multi().hset(`fiber:registry:run:${run}:stage:${stage}`, fields);
+    for (const r of results) for (const [reason, n] of Object.entries(r.skipped)) if (n > 0) m.hincrby(`fiber:registry:run:${run}:stage:${stage}`, `skipped.${reason}`, n);
+    m.rpush(`fiber:metrics:${run}:${stage}`, JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr) }));
+    await m.exec();
+  }
+
+  /** Ask every shard for its file at `step`, then write the manifest and move `latest`. */
+  private async checkpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, epoch: string, step: number, final: boolean, log: Logger): Promise<void> {
+    const started = Date.now();
+    const name = stepDirName(step);
+    const stepDir = joinUrl(dir, name);
+    const req: SaveRequest = { step, stepDir };
+    await this.o.redis.set(psKeys.save(epoch), JSON.stringify(req), 'EX', 86400);
+    const files = await pollUntil(async () => {
+      const saved = await savedFiles(this.o.redis, epoch, step);
+      return saved.size === layout.numShards ? [...saved.values()].sort((a, b) => a.shard - b.shard) : undefined;
+    }, { intervalMs: 10, timeoutMs: this.o.waitTimeoutMs ?? 600_000, what: `waiting for the shards to write checkpoint ${name}`, signal: this.abort.signal });
+    let model: CheckpointFile | null = null;
+    if (final) {
+      const partial = this.manifest(p, config, specs, layout, step, files, null);
+      const flat = (await loadFlatRange(this.o.store, stepDir, partial, 0, layout.totalElements)).params;
+      model = await writeModelFile(this.o.store, stepDir, specs, flat, layout.tensorStarts);
+    }
+    await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model));
+    await this.prune(dir, config);
+    log.info({ step, dir: stepDir, ms: Date.now() - started }, 'checkpoint written');
+  }
+
+  private async writeFullCheckpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, flat: Float32Array, step: number, dir: string): Promise<void> {
+    const name = stepDirName(step);
+    const stepDir = joinUrl(dir, name);
+    const files: CheckpointFile[] = [];
+    for (let s = 0; s < layout.numShards; s++) {
+      const lo = layout.shardStarts[s]!;
+      const hi = layout.shardStarts[s + 1]!;
+      const zeros = new Float32Array(hi - lo);
+      files.push(await writeShardFile(this.o.store, stepDir, specs, layout, s, { params: flat.subarray(lo, hi), expAvg: zeros, expAvgSq: zeros }, step));
+    }
+    await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, null));
+  }
+
+  private manifest(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, step: number, files: CheckpointFile[], model: CheckpointFile | null): CheckpointManifest {
+    return {
+      format: CHECKPOINT_FORMAT, run: p.run, stage: p.stage, step, configHash: p.configHash, config, numShards: layout.numShards,
+      totalElements: layout.totalElements, params: specs.map((s) => ({ name: s.name, shape: s.shape })), files, model,
+      dataCursor: { nextStep: step }, seeds: { seed: config.seed }, init: p.init, createdAt: new Date().toISOString(),
+    };
+  }
+
+  /**
+   * Keep the newest `keepLast` step directories (the one just committed among them); older ones
+   * go only after a newer checkpoint is complete, so a crash mid-prune never leaves none.
+   */
+  private async prune(dir: string, config: RunConfig): Promise<void> {
+    const steps = (await this.o.store.list(dir)).filter((n) => /^step-\d{8}$/.test(n)).sort();
+    for (const old of steps.slice(0, Math.max(0, steps.length - config.checkpoint.keepLast))) {
+      await this.o.store.remove(joinUrl(dir, old));
+    }
+  }
+}
+
+/** Mean loss per objective over the samples of a step. */
+export function meanLosses(results: readonly TaskResult[]): Record<string, number> {
+  const n = results.reduce((a, r) => a + r.samples, 0);
+  const out: Record<string, number> = {};
+  if (n === 0) return out;
+  for (const r of results) for (const [k, v] of Object.entries(r.lossSums)) out[k] = (out[k] ?? 0) + v;
+  for (const k of Object.keys(out)) out[k]! /= n;
+  return out;
+}
+

@@ -1,0 +1,157 @@
+import type { Redis } from 'ioredis';
+import type { ObjectStore } from '../data/object-store.js';
+import type { Logger } from '../log/logger.js';
+import { paramSpecs } from '../model/param-spec.js';
+import { loadFlatRange, readManifest, writeShardFile } from './checkpoint-io.js';
+import { redisNormExchange } from './norm-exchange.js';
+import { planLayout, shardSize, shardSlices, type ShardLayout } from './shard-layout.js';
+import { ShardServer } from './shard-server.js';
+import { ShardState } from './shard-state.js';
+import { psKeys, readJson, SHARD_HEARTBEAT_MS, SHARD_TTL_S, type ActiveStage, type SaveRequest, type ShardRecord } from './stage-control.js';
+import type { ParamSpec } from './param-spec.js';
+
+export interface ShardProcessOptions {
+  readonly shard: number;
+  readonly numShards: number;
+  readonly token: string;
+  /** Interface to bind (0.0.0.0 in a pod). */
+  readonly bindHost: string;
+  /** Name workers reach this shard by (the pod's DNS name in k8s). */
+  readonly advertiseHost: string;
+  readonly port: number;
+  readonly redis: Redis;
+  readonly store: ObjectStore;
+  readonly log: Logger;
+  /** How often the control record is read. @defaultValue 50 */
+  readonly pollMs?: number;
+}
+
+interface Loaded {
+  readonly active: ActiveStage;
+  readonly layout: ShardLayout;
+  readonly specs: readonly ParamSpec[];
+  readonly state: ShardState;
+  savedStep: number;
+}
+
+/**
+ * One parameter-server shard: serves its slice over TCP, follows the active stage from Redis
+ * (load the slice, report ready, report each applied version, write checkpoint files on
+ * request), and announces itself with a heartbeat.
+ */
+export class ShardProcess {
+  readonly startedAt = new Date().toISOString();
+  private server: ShardServer;
+  private loaded: Loaded | null = null;
+  private loading: Promise<void> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private closing: Promise<void> | null = null;
+  private port = 0;
+  private ticking = false;
+
+  constructor(private readonly o: ShardProcessOptions) {
+    this.server = new ShardServer({
+      shard: o.shard, token: o.token, host: o.bindHost, port: o.port, log: o.log,
+      maxBodyBytes: 0xffff_fffc, state: () => this.loaded?.state ?? null,
+    });
+  }
+
+  get stats() { return this.server.stats; }
+  get version(): number | null { return this.loaded?.state.version ?? null; }
+  get activeEpoch(): string | null { return this.loaded?.active.epoch ?? null; }
+
+  async start(): Promise<number> {
+    this.port = await this.server.listen();
+    await this.heartbeat();
+    this.timers.push(setInterval(() => void this.heartbeat().catch((err: Error) => this.o.log.warn({ err: err.message }, 'heartbeat failed')), SHARD_HEARTBEAT_MS));
+    this.timers.push(setInterval(() => void this.tick(), this.o.pollMs ?? 50));
+    this.o.log.info({ shard: this.o.shard, shards: this.o.numShards, port: this.port, advertise: this.o.advertiseHost }, 'parameter-server shard listening');
+    return this.port;
+  }
+
+  /** SIGTERM: ask the coordinator for a checkpoint at the next step boundary, wait for it (bounded). */
+  async preempt(timeoutMs: number): Promise<void> {
+    const l = this.loaded;
+    if (!l) return;
+    const atVersion = l.state.version;
+    await this.o.redis.set(psKeys.preempt(l.active.epoch), String(this.o.shard), 'EX', 3600);
+    this.o.log.warn({ shard: this.o.shard, version: atVersion }, 'SIGTERM: waiting for a checkpoint before exit');
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.loaded === l && l.savedStep < atVersion) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const t of this.timers) clearInterval(t);
+      await this.server.close();
+      await this.o.redis.del(psKeys.shard(this.o.shard)).catch(() => undefined);
+    })();
+    return this.closing;
+  }
+
+  private async heartbeat(): Promise<void> {
+    const record: ShardRecord = { shard: this.o.shard, host: this.o.advertiseHost, port: this.port, pid: process.pid, startedAt: this.startedAt };
+    await this.o.redis.set(psKeys.shard(this.o.shard), JSON.stringify(record), 'EX', SHARD_TTL_S);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.closing) return;
+    this.ticking = true;
+    try {
+      const active = await readJson<ActiveStage>(this.o.redis, psKeys.active);
+      if (!active) {
+        if (this.loaded) this.o.log.info({ run: this.loaded.active.run, stage: this.loaded.active.stage }, 'stage ended; slice released');
+        this.loaded = null;
+        return;
+      }
+      if (active.epoch !== this.loaded?.active.epoch) {
+        this.loading ??= this.load(active).finally(() => { this.loading = null; });
+        await this.loading;
+        return;
+      }
+      await this.maybeSave(this.loaded);
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message, shard: this.o.shard }, 'shard control loop');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async load(active: ActiveStage): Promise<void> {
+    if (active.numShards !== this.o.numShards) {
+      this.o.log.error({ expected: active.numShards, mine: this.o.numShards }, 'the active stage was planned for another number of shards; check --shards / FIBER_PS_SHARDS');
+      return;
+    }
+    const specs = paramSpecs(active.config.model, active.stage);
+    const layout = planLayout(specs, this.o.numShards);
+    const lo = layout.shardStarts[this.o.shard]!;
+    const hi = layout.shardStarts[this.o.shard + 1]!;
+    const manifest = await readManifest(this.o.store, active.loadFrom);
+    const t = await loadFlatRange(this.o.store, active.loadFrom, manifest, lo, hi);
+    const e = active.epoch;
+    const state = new ShardState({
+      run: active.run, stage: active.stage, shard: this.o.shard, flatStart: lo, tasksPerStep: active.config.batch[active.stage].tasksPerStep,
+      version: active.startStep, params: t.params, expAvg: t.expAvg, expAvgSq: t.expAvgSq,
+      slices: shardSlices(layout, specs, this.o.shard), specs, optimizer: active.config.optimizer[active.stage],
+    }, redisNormExchange(this.o.redis, psKeys.epoch(e), this.o.shard, this.o.numShards), (applied) => {
+      void this.o.redis.hset(psKeys.version(e), String(this.o.shard), String(applied.step + 1)).catch((err: Error) => this.o.log.error({ err: err.message }, 'version report failed'));
+    });
+    this.loaded = { active, layout, specs, state, savedStep: active.startStep };
+    await this.o.redis.multi()
+      .hset(psKeys.version(e), String(this.o.shard), String(active.startStep))
+      .hset(psKeys.ready(e), String(this.o.shard), String(active.startStep))
+      .expire(psKeys.ready(e), 7 * 86400).expire(psKeys.version(e), 7 * 86400)
+      .exec();
+    this.o.log.info({ run: active.run, stage: active.stage, epoch: e, version: active.startStep, elements: shardSize(layout, this.o.shard), from: active.loadFrom }, 'shard slice loaded');
+  }
+
+  private async maybeSave(l: Loaded): Promise<void> {
+    const req = await readJson<SaveRequest>(this.o.redis, psKeys.save(l.active.epoch));
+    if (!req || req.step <= l.savedStep) return;
+    await l.state.idle();
+    if (l.state.version !== req.step) return; // the coordinator asks only at a step boundary; wait for it
+    const file = await writeShardFile(this.o.store, req.stepDir, l.specs, l.layout, this.o.shard, { params: l.state.params, expAvg: l.state.expAvg, expAvgSq: l.state.expAvgSq }, req.step);
+    await this.o.redis.multi().hset(psKeys.saved(l.active.epoch, req.step), String(this.o.shard), JSON.stringify(file)).expire(psKeys.saved(l.active.epoch, req.step), 86400).exec();
+    l.savedStep = req.step;
+  }
+}

@@ -1,0 +1,24 @@
+import type { RunConfig, StageName } from '../config/index.js';
+
+/**
+ * Messages between a worker's main thread (BullMQ, TCP to the shards, heartbeats) and its compute
+ * thread (TensorFlow.js and the data path). TensorFlow.js on the CPU backends computes
+ * synchronously for seconds at a time; off the main thread, the job lock keeps being renewed.
+ * Float32Arrays are transferred, not copied.
+ */
+export type ToCompute =
+  | { readonly type: 'stage'; readonly key: string; readonly config: RunConfig; readonly stage: StageName }
+  | { readonly type: 'task'; readonly id: number; readonly step: number; readonly task: number; readonly version: number; readonly params: Float32Array | null };
+
+export type FromCompute =
+  | { readonly type: 'ready'; readonly key: string; readonly backend: string; readonly reason: string }
+  | {
+    readonly type: 'result'; readonly id: number;
+    /** Sum over micro-batches of (mean gradient x samples), flat in spec order; zeros for untrained tensors. */
+    readonly grad: Float32Array;
+    readonly samples: number;
+    readonly lossSums: Record<string, number>;
+    readonly skipped: Record<string, number>;
+    readonly computeMs: number;
+  }
+  | { readonly type: 'error'; readonly id: number | null; readonly message: string; readonly code: string; readonly usage: boolean };

@@ -1,0 +1,127 @@
+import { parentPort } from 'node:worker_threads';
+import type { RunConfig, StageName } from '../config/index.js';
+import { DEFAULT_FINE_TRANSFORM, dataStageConfig, type DataStageConfig } from '../data/data-stage-config.js';
+import { createObjectStore } from '../data/object-store.js';
+import { s3ConfigFromEnv } from '../data/s3-config.js';
+import { DEFAULT_RETRY } from '../data/retry.js';
+import { TaskDataLoader } from '../data/task-data-loader.js';
+import { hashInts } from '../data/rng.js';
+import { isFiberError } from '../errors/index.js';
+import type { FromCompute, ToCompute } from './compute-protocol.js';
+import { toModelBatch } from './model-batch.js';
+
+/*
+ * The compute thread: owns TensorFlow.js, the model's weights and the data loader. One task at a
+ * time: set the weights of the task's version (when they changed), load the task's samples in
+ * micro-batches, and sum (mean gradient x samples) over them in micro-batch order, so the result
+ * is the same bits on any worker.
+ */
+
+type Model = import('../model/fiber-model.js').FiberModel;
+
+interface StageSetup {
+  readonly key: string;
+  readonly config: RunConfig;
+  readonly stage: StageName;
+  readonly model: Model;
+  readonly loader: TaskDataLoader;
+  readonly sizes: number[];
+  readonly offsets: number[];
+  readonly total: number;
+  readonly trainable: boolean[];
+}
+
+const port = parentPort!;
+let setup: StageSetup | null = null;
+let backend = { name: 'unknown', reason: '' };
+
+port.on('message', (msg: ToCompute) => {
+  void handle(msg).catch((err: unknown) => {
+    const e = err as Error;
+    const reply: FromCompute = { type: 'error', id: msg.type === 'task' ? msg.id : null, message: e.message ?? String(err), code: isFiberError(err) ? err.code : 'fiber.worker.compute', usage: isFiberError(err) && err.kind === 'usage' };
+    port.postMessage(reply);
+  });
+});
+
+async function handle(msg: ToCompute): Promise<void> {
+  if (msg.type === 'stage') {
+    const tf = await import('../model/backend.js');
+    backend = await tf.selectBackend(process.env);
+    if (setup) {
+      setup.model.dispose();
+      await setup.loader.close();
+    }
+    setup = await prepare(msg.key, msg.config, msg.stage);
+    port.postMessage({ type: 'ready', key: msg.key, backend: backend.name, reason: backend.reason } satisfies FromCompute);
+    return;
+  }
+  if (!setup) throw new Error('task before stage setup');
+  port.postMessage(await runTask(setup, msg), []);
+}
+
+async function prepare(key: string, config: RunConfig, stage: StageName): Promise<StageSetup> {
+  const { FiberModel } = await import('../model/fiber-model.js');
+  const { paramSpecs, numel } = await import('../model/param-spec.js');
+  const specs = paramSpecs(config.model, stage);
+  const sizes = specs.map((s) => numel(s.shape));
+  const offsets: number[] = [];
+  let total = 0;
+  for (const n of sizes) {
+    offsets.push(total);
+    total += n;
+  }
+  // Weights arrive with the first task; seeded ones fill the model until then.
+  const model = FiberModel.init(config.model, stage, config.seed);
+  const store = createObjectStore({ s3: s3ConfigFromEnv(process.env), retry: DEFAULT_RETRY });
+  const loader = await TaskDataLoader.open(toDataConfig(config, stage), {
+    seed: config.seed, globalBatchSize: config.batch[stage].globalBatch, tasksPerStep: config.batch[stage].tasksPerStep,
+  }, { store });
+  return { key, config, stage, model, loader, sizes, offsets, total, trainable: specs.map((s) => s.trainable) };
+}
+
+/** The run config's data section as the data layer's stage config. */
+export function toDataConfig(config: RunConfig, stage: StageName): DataStageConfig {
+  const d = config.data[stage];
+  const datasets = d.shards.map((shards, i) => ({ name: `dataset${i}`, shards: [shards], ...(d.weights[i] !== undefined ? { weight: d.weights[i] } : {}) }));
+  if (stage === 'coarse') {
+    const c = config.data.coarse;
+    return dataStageConfig('coarse', datasets, { imageSize: c.imageSize, maxTextLen: c.maxTextLen, mlm: { probability: c.mlmProbability } as never });
+  }
+  const f = config.data.fine;
+  return dataStageConfig('fine', datasets, {
+    imageSize: config.model.imageSize, maxTextLen: f.maxTextLen,
+    fine: { ...DEFAULT_FINE_TRANSFORM, minSizes: [...f.minSizes], maxSize: f.maxSize, flipProbability: f.flipProbability } as never,
+  });
+}
+
+async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>): Promise<FromCompute> {
+  const t0 = performance.now();
+  const { lossAndGrads } = await import('../model/loss-and-grads.js');
+  if (msg.params) {
+    const weights = new Map<string, Float32Array>();
+    s.model.specs.forEach((spec, i) => weights.set(spec.name, msg.params!.subarray(s.offsets[i], s.offsets[i]! + s.sizes[i]!)));
+    s.model.setParams(weights);
+  }
+  const grad = new Float32Array(s.total);
+  const lossSums: Record<string, number> = {};
+  const skipped: Record<string, number> = {};
+  let samples = 0;
+  let micro = 0;
+  for await (const batch of s.loader.microBatches(msg.step, msg.task, s.config.batch[s.stage].microBatch)) {
+    for (const [k, n] of Object.entries(batch.skipped)) skipped[k] = (skipped[k] ?? 0) + (n ?? 0);
+    const index = micro++;
+    if (batch.numSamples === 0) continue;
+    const n = batch.numSamples;
+    const out = await lossAndGrads(s.model, toModelBatch(batch, s.config.model.imageSize), hashInts(s.config.seed, msg.step, msg.task, index));
+    s.model.specs.forEach((spec, i) => {
+      const g = out.grads.get(spec.name);
+      if (!g) return;
+      const off = s.offsets[i]!;
+      for (let j = 0; j < g.length; j++) grad[off + j] = grad[off + j]! + g[j]! * n;
+    });
+    lossSums.total = (lossSums.total ?? 0) + out.loss * n;
+    for (const [k, v] of Object.entries(out.lossesByObjective)) lossSums[k] = (lossSums[k] ?? 0) + v * n;
+    samples += n;
+  }
+  return { type: 'result', id: msg.id, grad, samples, lossSums, skipped, computeMs: performance.now() - t0 };
+}
