@@ -102,7 +102,7 @@ export class TaskDataLoader {
     // Bad-sample reports are per task (quiet here; the loader's own counter logs them once).
     const bad = new BadSampleCounter();
     const found = new Map<string, RawSample>();
-    await mapLimit(groups, this.config.read.concurrency, async (g: CoalescedRead) => {
+    const readGroup = async (g: CoalescedRead): Promise<void> => {
       let bytes: Buffer;
       try {
         bytes = await this.store.read(g.shardUrl, g.range);
@@ -115,11 +115,25 @@ export class TaskDataLoader {
         }
         throw err;
       }
-      const wanted = new Set(g.samples.map((s) => s.offset));
-      for await (const s of readSamples([bytes], g.shardUrl, bad, g.range.offset)) {
+      const wanted = new Map(g.samples.map((s) => [s.offset, s]));
+      const groupBad = new BadSampleCounter();
+      for await (const s of readSamples([bytes], g.shardUrl, groupBad, g.range.offset)) {
         if (wanted.has(s.offset)) found.set(`${g.shardUrl}@${s.offset}`, s);
       }
-    });
+      if (g.samples.length === 1) {
+        // The range is exactly one sample: damage with no readable key is that sample's.
+        const own = (g.samples[0] as SampleRead).key;
+        for (const r of groupBad.reports) bad.add(r.key.startsWith('@') ? { ...r, key: own } : r);
+        return;
+      }
+      // Damage in a coalesced range may sit in a gap (another task's sample) and stop the parser
+      // before our samples, or make a complete sample of ours look cut short. The index knows
+      // each sample's exact range: re-read every missing one on its own, and take the reports
+      // of those single-sample reads only.
+      const missing = g.samples.filter((s) => !found.has(`${g.shardUrl}@${s.offset}`));
+      await mapLimit(missing, this.config.read.concurrency, (s) => readGroup({ shardUrl: g.shardUrl, range: { offset: s.offset, length: s.size }, samples: [s] }));
+    };
+    await mapLimit(groups, this.config.read.concurrency, readGroup);
     const raw = reads.map((r) => {
       const s = found.get(`${r.shardUrl}@${r.offset}`);
       if (!s || s.key !== r.key) {

@@ -205,3 +205,31 @@ test('the same step gives the same bits with 1 slot or 3 slots (pixels, ids, MLM
     await three.close();
   }
 });
+
+test('damage inside a coalesced range but outside the task (another task\'s sample) does not cost the task its samples', { skip }, async () => {
+  const dir = coco.dir as string;
+  const jpg = await readFile(join(dir, 'images', '000000000802.jpg'));
+  const { ShardWriter } = await import('../../src/data/shard-writer.js');
+  const w = new ShardWriter(store, { out: `s3://${s3.bucket}/gap`, samplesPerShard: 10 });
+  for (const k of ['a', 'b', 'c']) await w.add(k, [['jpg', jpg], ['txt', Buffer.from(`sample ${k}`)]]);
+  const url = (await w.finish()).urls[0] as string;
+  const index = await loadShardIndex(store, url);
+  const bytes = Buffer.from(await store.read(url));
+  const headerOfB = index.offsets[1] as number;
+  bytes[headerOfB + 20] = (bytes[headerOfB + 20] ?? 0) ^ 0xff; // b's first header checksum now fails
+  await store.write(url, bytes);
+  const loader = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 1, globalBatchSize: 2, tasksPerStep: 1 }, { store });
+  try {
+    let step = 0;
+    while (loader.planned(step, 0).map((p) => p.sample).sort().join() !== '0,2') step++;
+    const b = await loader.loadTask(step, 0);
+    assert.deepEqual([...b.keys].sort(), ['a', 'c']);
+    assert.deepEqual(b.skipped, {});
+    const withB = loader.planned(0, 0).some((p) => p.sample === 1) ? 0 : 1;
+    const hit = await loader.loadTask(withB, 0);
+    assert.deepEqual(hit.skipped, { corrupt_tar: 1 }, 'the task that owns b reports it, once');
+    assert.ok(loader.bad.reports.some((r) => r.key === 'b' && r.reason === 'corrupt_tar'));
+  } finally {
+    await loader.close();
+  }
+});
