@@ -18,6 +18,7 @@ import { mapLimit } from './map-limit.js';
 /** Fetched bytes of one task, before decoding. */
 interface FetchedTask {
   readonly planned: readonly PlannedSample[];
+  readonly reads: readonly SampleRead[];
   readonly raw: ReadonlyArray<RawSample | undefined>;
   readonly bad: BadSampleCounter;
 }
@@ -78,16 +79,38 @@ export class TaskDataLoader {
 
   /** The batch of (step, slot). An all-bad task gives an empty batch (numSamples 0). */
   async loadTask(step: number, slot: number): Promise<DataBatch> {
+    for await (const batch of this.microBatches(step, slot, Number.MAX_SAFE_INTEGER)) return batch;
+    throw new Error('unreachable: every slot owns at least one sample');
+  }
+
+  /**
+   * The batch of (step, slot) in micro-batches of at most `microBatchSize` samples, for gradient
+   * accumulation: the task's bytes (compressed) are fetched once, images are decoded one
+   * micro-batch at a time, so memory holds one micro-batch of pixels. The samples, and every
+   * random choice, are the same as loadTask's, in the same order.
+   */
+  async *microBatches(step: number, slot: number, microBatchSize: number): AsyncGenerator<DataBatch> {
+    if (!(microBatchSize >= 1)) throw new RangeError(`microBatchSize must be >= 1, got ${microBatchSize}`);
     const id = `${step}/${slot}`;
     const pending = this.prefetched.get(id);
     this.prefetched.delete(id);
     const fetched = await (pending ?? this.fetch(step, slot));
-    const prepared = await this.prepare(step, fetched);
-    const skipped = fetched.bad.nonZero() as Partial<Record<BadSampleReason, number>>;
-    for (const r of fetched.bad.reports) this.bad.add(r);
-    return this.config.stage === 'coarse'
-      ? collateCoarse(prepared, this.config, this.tokenizer, this.plan.seed, step, skipped)
-      : collateFine(prepared, this.config, this.tokenizer, skipped);
+    const n = fetched.planned.length;
+    for (let start = 0; start < n; start += microBatchSize) {
+      const end = Math.min(n, start + microBatchSize);
+      // Read-level reports (damaged tar, stale index) belong to the micro-batch holding that key.
+      const chunkBad = new BadSampleCounter();
+      const keys = new Set(fetched.reads.slice(start, end).map((r) => `${r.shardUrl}\n${r.key}`));
+      for (const r of fetched.bad.reports) {
+        if (keys.has(`${r.shard}\n${r.key}`)) chunkBad.add(r);
+      }
+      const prepared = await this.prepare(step, fetched, start, end, chunkBad);
+      for (const r of chunkBad.reports) this.bad.add(r);
+      const skipped = chunkBad.nonZero() as Partial<Record<BadSampleReason, number>>;
+      yield this.config.stage === 'coarse'
+        ? collateCoarse(prepared, this.config, this.tokenizer, this.plan.seed, step, skipped)
+        : collateFine(prepared, this.config, this.tokenizer, skipped);
+    }
   }
 
   async close(): Promise<void> {
@@ -143,16 +166,17 @@ export class TaskDataLoader {
       }
       return s;
     });
-    return { planned, raw, bad };
+    return { planned, reads, raw, bad };
   }
 
-  private async prepare(step: number, fetched: FetchedTask): Promise<PreparedSample[]> {
-    const out = await mapLimit(fetched.planned.map((p, i) => ({ p, raw: fetched.raw[i] })), this.config.read.decodeConcurrency, async ({ p, raw }) => {
+  private async prepare(step: number, fetched: FetchedTask, start: number, end: number, bad: BadSampleCounter): Promise<PreparedSample[]> {
+    const items = fetched.planned.slice(start, end).map((p, i) => ({ p, raw: fetched.raw[start + i] }));
+    const out = await mapLimit(items, this.config.read.decodeConcurrency, async ({ p, raw }) => {
       if (!raw) return undefined;
-      const a = parseAnnotations(raw, this.config.stage, fetched.bad);
+      const a = parseAnnotations(raw, this.config.stage, bad);
       if (!a) return undefined;
       const rng = createRng(hashInts(this.plan.seed, step, p.position));
-      return prepareSample(a, p.position, this.config, this.tokenizer, rng, fetched.bad);
+      return prepareSample(a, p.position, this.config, this.tokenizer, rng, bad);
     });
     return out.filter((s): s is PreparedSample => s !== undefined);
   }

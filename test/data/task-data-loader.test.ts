@@ -233,3 +233,19 @@ test('damage inside a coalesced range but outside the task (another task\'s samp
     await loader.close();
   }
 });
+
+test('microBatches splits a task for gradient accumulation without changing a bit', { skip }, async () => {
+  const config = dataStageConfig('coarse', [{ shards: packed.coarse?.pattern as string }], { imageSize: 32 });
+  const loader = await TaskDataLoader.open(config, { seed: 2, globalBatchSize: 14, tasksPerStep: 2 }, { store });
+  try {
+    const whole = (await loader.loadTask(4, 1)) as CoarseBatch;
+    const parts: CoarseBatch[] = [];
+    for await (const b of loader.microBatches(4, 1, 3)) parts.push(b as CoarseBatch);
+    assert.deepEqual(parts.map((p) => p.numSamples), [3, 3, 1]);
+    assert.deepEqual(parts.flatMap((p) => p.keys), whole.keys);
+    assert.deepEqual(Float32Array.from(parts.flatMap((p) => Array.from(p.pixelValues))), whole.pixelValues);
+    assert.deepEqual(Int32Array.from(parts.flatMap((p) => Array.from(p.mlmLabels))), whole.mlmLabels);
+  } finally {
+    await loader.close();
+  }
+});
