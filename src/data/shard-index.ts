@@ -31,20 +31,13 @@ export async function buildShardIndex(store: ObjectStore, shardUrl: string, bad 
   const keys: string[] = [];
   const offsets: number[] = [];
   const sizes: number[] = [];
-  let bytes = 0;
-  const counted = (async function* () {
-    for await (const chunk of store.stream(shardUrl)) {
-      bytes += chunk.length;
-      yield chunk;
-    }
-  })();
-  for await (const s of readSamples(counted, shardUrl, bad)) {
+  for await (const s of readSamples(store.stream(shardUrl), shardUrl, bad)) {
     keys.push(s.key);
     offsets.push(s.offset);
     sizes.push(s.size);
   }
-  // Drain: a damaged shard stops the parser early, but shardBytes must be the real size.
-  for await (const _ of counted) void _;
+  // The parser stops at the end-of-archive marker (or at damage), not at the last byte.
+  const bytes = await store.size(shardUrl);
   return { format: 'fiber-shard-index', version: 1, shard: basename(shardUrl), shardBytes: bytes, keys, offsets, sizes };
 }
 

@@ -35,6 +35,15 @@ export class TarFormatError extends Error {
 /** Parse tar members from a chunk stream. `baseOffset` is added to every offset (for ranged fragments). */
 export async function* readTarMembers(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, baseOffset = 0): AsyncGenerator<TarMember> {
   const q = new ByteQueue(chunks);
+  try {
+    yield* members(q, baseOffset);
+  } finally {
+    // A consumer that stops early (inspect --n) must release the source (socket, file handle).
+    await q.close();
+  }
+}
+
+async function* members(q: ByteQueue, baseOffset: number): AsyncGenerator<TarMember> {
   let pos = 0;
   let longName: string | undefined;
   let memberStart: number | undefined;
@@ -143,6 +152,13 @@ class ByteQueue {
 
   constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
     this.it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]();
+  }
+
+  async close(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.it.return?.();
+    }
   }
 
   /** Exactly n bytes; fewer only at the end of the stream; undefined if nothing is left. */

@@ -18,6 +18,7 @@ import { mapLimit } from './map-limit.js';
 /** Fetched bytes of one task, before decoding. */
 interface FetchedTask {
   readonly planned: readonly PlannedSample[];
+  readonly reads: readonly SampleRead[];
   readonly raw: ReadonlyArray<RawSample | undefined>;
   readonly bad: BadSampleCounter;
 }
@@ -78,16 +79,38 @@ export class TaskDataLoader {
 
   /** The batch of (step, slot). An all-bad task gives an empty batch (numSamples 0). */
   async loadTask(step: number, slot: number): Promise<DataBatch> {
+    for await (const batch of this.microBatches(step, slot, Number.MAX_SAFE_INTEGER)) return batch;
+    throw new Error('unreachable: every slot owns at least one sample');
+  }
+
+  /**
+   * The batch of (step, slot) in micro-batches of at most `microBatchSize` samples, for gradient
+   * accumulation: the task's bytes (compressed) are fetched once, images are decoded one
+   * micro-batch at a time, so memory holds one micro-batch of pixels. The samples, and every
+   * random choice, are the same as loadTask's, in the same order.
+   */
+  async *microBatches(step: number, slot: number, microBatchSize: number): AsyncGenerator<DataBatch> {
+    if (!(microBatchSize >= 1)) throw new RangeError(`microBatchSize must be >= 1, got ${microBatchSize}`);
     const id = `${step}/${slot}`;
     const pending = this.prefetched.get(id);
     this.prefetched.delete(id);
     const fetched = await (pending ?? this.fetch(step, slot));
-    const prepared = await this.prepare(step, fetched);
-    const skipped = fetched.bad.nonZero() as Partial<Record<BadSampleReason, number>>;
-    for (const r of fetched.bad.reports) this.bad.add(r);
-    return this.config.stage === 'coarse'
-      ? collateCoarse(prepared, this.config, this.tokenizer, this.plan.seed, step, skipped)
-      : collateFine(prepared, this.config, this.tokenizer, skipped);
+    const n = fetched.planned.length;
+    for (let start = 0; start < n; start += microBatchSize) {
+      const end = Math.min(n, start + microBatchSize);
+      // Read-level reports (damaged tar, stale index) belong to the micro-batch holding that key.
+      const chunkBad = new BadSampleCounter();
+      const keys = new Set(fetched.reads.slice(start, end).map((r) => `${r.shardUrl}\n${r.key}`));
+      for (const r of fetched.bad.reports) {
+        if (keys.has(`${r.shard}\n${r.key}`)) chunkBad.add(r);
+      }
+      const prepared = await this.prepare(step, fetched, start, end, chunkBad);
+      for (const r of chunkBad.reports) this.bad.add(r);
+      const skipped = chunkBad.nonZero() as Partial<Record<BadSampleReason, number>>;
+      yield this.config.stage === 'coarse'
+        ? collateCoarse(prepared, this.config, this.tokenizer, this.plan.seed, step, skipped)
+        : collateFine(prepared, this.config, this.tokenizer, skipped);
+    }
   }
 
   async close(): Promise<void> {
@@ -102,7 +125,7 @@ export class TaskDataLoader {
     // Bad-sample reports are per task (quiet here; the loader's own counter logs them once).
     const bad = new BadSampleCounter();
     const found = new Map<string, RawSample>();
-    await mapLimit(groups, this.config.read.concurrency, async (g: CoalescedRead) => {
+    const readGroup = async (g: CoalescedRead): Promise<void> => {
       let bytes: Buffer;
       try {
         bytes = await this.store.read(g.shardUrl, g.range);
@@ -115,11 +138,25 @@ export class TaskDataLoader {
         }
         throw err;
       }
-      const wanted = new Set(g.samples.map((s) => s.offset));
-      for await (const s of readSamples([bytes], g.shardUrl, bad, g.range.offset)) {
+      const wanted = new Map(g.samples.map((s) => [s.offset, s]));
+      const groupBad = new BadSampleCounter();
+      for await (const s of readSamples([bytes], g.shardUrl, groupBad, g.range.offset)) {
         if (wanted.has(s.offset)) found.set(`${g.shardUrl}@${s.offset}`, s);
       }
-    });
+      if (g.samples.length === 1) {
+        // The range is exactly one sample: damage with no readable key is that sample's.
+        const own = (g.samples[0] as SampleRead).key;
+        for (const r of groupBad.reports) bad.add(r.key.startsWith('@') ? { ...r, key: own } : r);
+        return;
+      }
+      // Damage in a coalesced range may sit in a gap (another task's sample) and stop the parser
+      // before our samples, or make a complete sample of ours look cut short. The index knows
+      // each sample's exact range: re-read every missing one on its own, and take the reports
+      // of those single-sample reads only.
+      const missing = g.samples.filter((s) => !found.has(`${g.shardUrl}@${s.offset}`));
+      await mapLimit(missing, this.config.read.concurrency, (s) => readGroup({ shardUrl: g.shardUrl, range: { offset: s.offset, length: s.size }, samples: [s] }));
+    };
+    await mapLimit(groups, this.config.read.concurrency, readGroup);
     const raw = reads.map((r) => {
       const s = found.get(`${r.shardUrl}@${r.offset}`);
       if (!s || s.key !== r.key) {
@@ -129,16 +166,17 @@ export class TaskDataLoader {
       }
       return s;
     });
-    return { planned, raw, bad };
+    return { planned, reads, raw, bad };
   }
 
-  private async prepare(step: number, fetched: FetchedTask): Promise<PreparedSample[]> {
-    const out = await mapLimit(fetched.planned.map((p, i) => ({ p, raw: fetched.raw[i] })), this.config.read.decodeConcurrency, async ({ p, raw }) => {
+  private async prepare(step: number, fetched: FetchedTask, start: number, end: number, bad: BadSampleCounter): Promise<PreparedSample[]> {
+    const items = fetched.planned.slice(start, end).map((p, i) => ({ p, raw: fetched.raw[start + i] }));
+    const out = await mapLimit(items, this.config.read.decodeConcurrency, async ({ p, raw }) => {
       if (!raw) return undefined;
-      const a = parseAnnotations(raw, this.config.stage, fetched.bad);
+      const a = parseAnnotations(raw, this.config.stage, bad);
       if (!a) return undefined;
       const rng = createRng(hashInts(this.plan.seed, step, p.position));
-      return prepareSample(a, p.position, this.config, this.tokenizer, rng, fetched.bad);
+      return prepareSample(a, p.position, this.config, this.tokenizer, rng, bad);
     });
     return out.filter((s): s is PreparedSample => s !== undefined);
   }

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { FineBatch } from '../../src/data/batch.js';
+import { BadSampleCounter } from '../../src/data/bad-sample.js';
+import { verifyShard } from '../../src/data/verify-shard.js';
 import { dataStageConfig } from '../../src/data/data-stage-config.js';
 import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
 import { packDataset } from '../../src/data/pack-dataset.js';
@@ -46,6 +48,10 @@ test('--from coco: captions into coarse shards, instances into detection shards 
   const packed = await packDataset(input, store, { out, samplesPerShard: 4 });
   assert.equal(packed.coarse?.urls.length, 2);
   assert.equal(packed.fine?.samples, 6);
+  const bad = new BadSampleCounter();
+  const verified = await Promise.all((packed.fine?.urls ?? []).map((u) => verifyShard(store, u, bad)));
+  assert.deepEqual(verified.map((v) => [v.samples, v.good, v.indexProblem]), [[4, 4, undefined], [2, 2, undefined]]);
+  assert.equal(bad.total, 0);
   const config = dataStageConfig('fine', [{ shards: packed.fine?.pattern as string }], { fine: { minSizes: [96], maxSize: 160, flipProbability: 0, sizeDivisibility: 32 } });
   const loader = await TaskDataLoader.open(config, { seed: 5, globalBatchSize: 6, tasksPerStep: 1 }, { store });
   try {

@@ -205,3 +205,47 @@ test('the same step gives the same bits with 1 slot or 3 slots (pixels, ids, MLM
     await three.close();
   }
 });
+
+test('damage inside a coalesced range but outside the task (another task\'s sample) does not cost the task its samples', { skip }, async () => {
+  const dir = coco.dir as string;
+  const jpg = await readFile(join(dir, 'images', '000000000802.jpg'));
+  const { ShardWriter } = await import('../../src/data/shard-writer.js');
+  const w = new ShardWriter(store, { out: `s3://${s3.bucket}/gap`, samplesPerShard: 10 });
+  for (const k of ['a', 'b', 'c']) await w.add(k, [['jpg', jpg], ['txt', Buffer.from(`sample ${k}`)]]);
+  const url = (await w.finish()).urls[0] as string;
+  const index = await loadShardIndex(store, url);
+  const bytes = Buffer.from(await store.read(url));
+  const headerOfB = index.offsets[1] as number;
+  bytes[headerOfB + 20] = (bytes[headerOfB + 20] ?? 0) ^ 0xff; // b's first header checksum now fails
+  await store.write(url, bytes);
+  const loader = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 1, globalBatchSize: 2, tasksPerStep: 1 }, { store });
+  try {
+    let step = 0;
+    while (loader.planned(step, 0).map((p) => p.sample).sort().join() !== '0,2') step++;
+    const b = await loader.loadTask(step, 0);
+    assert.deepEqual([...b.keys].sort(), ['a', 'c']);
+    assert.deepEqual(b.skipped, {});
+    const withB = loader.planned(0, 0).some((p) => p.sample === 1) ? 0 : 1;
+    const hit = await loader.loadTask(withB, 0);
+    assert.deepEqual(hit.skipped, { corrupt_tar: 1 }, 'the task that owns b reports it, once');
+    assert.ok(loader.bad.reports.some((r) => r.key === 'b' && r.reason === 'corrupt_tar'));
+  } finally {
+    await loader.close();
+  }
+});
+
+test('microBatches splits a task for gradient accumulation without changing a bit', { skip }, async () => {
+  const config = dataStageConfig('coarse', [{ shards: packed.coarse?.pattern as string }], { imageSize: 32 });
+  const loader = await TaskDataLoader.open(config, { seed: 2, globalBatchSize: 14, tasksPerStep: 2 }, { store });
+  try {
+    const whole = (await loader.loadTask(4, 1)) as CoarseBatch;
+    const parts: CoarseBatch[] = [];
+    for await (const b of loader.microBatches(4, 1, 3)) parts.push(b as CoarseBatch);
+    assert.deepEqual(parts.map((p) => p.numSamples), [3, 3, 1]);
+    assert.deepEqual(parts.flatMap((p) => p.keys), whole.keys);
+    assert.deepEqual(Float32Array.from(parts.flatMap((p) => Array.from(p.pixelValues))), whole.pixelValues);
+    assert.deepEqual(Int32Array.from(parts.flatMap((p) => Array.from(p.mlmLabels))), whole.mlmLabels);
+  } finally {
+    await loader.close();
+  }
+});
