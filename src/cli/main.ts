@@ -22,17 +22,9 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     process.exitCode = report(err, verbose);
   }
-  // Services (ps, worker, demo) keep the loop alive on purpose; one-shot commands have closed
-  // their connections by now. A stray handle must not keep `fiber status` hanging.
-  if (!isLongRunning(argv)) {
-    setImmediate(() => process.exit(process.exitCode ?? EXIT_OK));
-  }
-}
-
-const LONG_RUNNING = new Set(['ps', 'worker', 'demo']);
-function isLongRunning(argv: string[]): boolean {
-  const first = argv.slice(2).find((a) => !a.startsWith('-'));
-  return first !== undefined && LONG_RUNNING.has(first);
+  // Every command has closed what it opened by now (services return only after their signal and
+  // shutdown); a stray library timer must not keep the process alive past its result.
+  setImmediate(() => process.exit(process.exitCode ?? EXIT_OK));
 }
 
 function report(err: unknown, verbose: boolean): number {

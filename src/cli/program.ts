@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { registerRunCommands } from './run-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerDataCommands } from './data-commands.js';
+import { registerServiceCommands } from './service-commands.js';
 
 /**
  * The declarative command table. Each group file declares its commands and options; every action
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerModelCommands(program);
   registerDataCommands(program);
+  registerServiceCommands(program);
   return program;
 }
 

@@ -6,8 +6,8 @@ import type { CliContext } from './context.js';
 export const redisUrlOption = () => new Option('--redis-url <url>', 'Redis for queues and the run registry').env('FIBER_REDIS_URL');
 
 /** The context module loads pino and ioredis: import it only once a command really runs. */
-export async function contextFor(cmd: Command): Promise<CliContext> {
-  return (await import('./context.js')).cliContext(cmd);
+export async function contextFor(cmd: Command, service = false): Promise<CliContext> {
+  return (await import('./context.js')).cliContext(cmd, service);
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];

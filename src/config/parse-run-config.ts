@@ -90,7 +90,7 @@ function crossFieldProblems(c: z.infer<typeof runConfigSchema>): Problem[] {
       p.push({ field: `data.${stage}.weights`, message: `has ${d.weights.length} entries but data.${stage}.shards has ${d.shards.length}; give one weight per shard pattern, or none` });
     }
     d.shards.forEach((url, i) => {
-      if (!/^(s3|file|https?):\/\//.test(url)) p.push({ field: `data.${stage}.shards[${i}]`, message: `"${url}" has no supported scheme; accepted: s3://, file://, http://, https://` });
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(s3|file|https?):\/\//.test(url)) p.push({ field: `data.${stage}.shards[${i}]`, message: `"${url}" has an unsupported scheme; accepted: s3://, file://, http://, https:// or a local path` });
     });
     if (d.maxTextLen + 2 > m.maxPositions) {
       p.push({ field: `data.${stage}.maxTextLen`, message: `${d.maxTextLen} needs ${d.maxTextLen + 2} positions but model.maxPositions is ${m.maxPositions}` });

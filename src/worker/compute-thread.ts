@@ -4,6 +4,7 @@ import { DEFAULT_FINE_TRANSFORM, dataStageConfig, type DataStageConfig } from '.
 import { createObjectStore } from '../data/object-store.js';
 import { s3ConfigFromEnv } from '../data/s3-config.js';
 import { DEFAULT_RETRY } from '../data/retry.js';
+import { DEFAULT_MLM } from '../data/mlm-mask.js';
 import { TaskDataLoader } from '../data/task-data-loader.js';
 import { hashInts } from '../data/rng.js';
 import { isFiberError } from '../errors/index.js';
@@ -85,12 +86,13 @@ export function toDataConfig(config: RunConfig, stage: StageName): DataStageConf
   const datasets = d.shards.map((shards, i) => ({ name: `dataset${i}`, shards: [shards], ...(d.weights[i] !== undefined ? { weight: d.weights[i] } : {}) }));
   if (stage === 'coarse') {
     const c = config.data.coarse;
-    return dataStageConfig('coarse', datasets, { imageSize: c.imageSize, maxTextLen: c.maxTextLen, mlm: { probability: c.mlmProbability } as never });
+    return dataStageConfig('coarse', datasets, { imageSize: c.imageSize, maxTextLen: c.maxTextLen, mlm: { ...DEFAULT_MLM, probability: c.mlmProbability } });
   }
   const f = config.data.fine;
   return dataStageConfig('fine', datasets, {
     imageSize: config.model.imageSize, maxTextLen: f.maxTextLen,
-    fine: { ...DEFAULT_FINE_TRANSFORM, minSizes: [...f.minSizes], maxSize: f.maxSize, flipProbability: f.flipProbability } as never,
+    // The model trains on S x S squares: pad every fine batch to that size.
+    fine: { ...DEFAULT_FINE_TRANSFORM, minSizes: [...f.minSizes], maxSize: f.maxSize, flipProbability: f.flipProbability, padTo: { height: config.model.imageSize, width: config.model.imageSize } },
   });
 }
 
@@ -108,7 +110,7 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
   let samples = 0;
   let micro = 0;
   for await (const batch of s.loader.microBatches(msg.step, msg.task, s.config.batch[s.stage].microBatch)) {
-    for (const [k, n] of Object.entries(batch.skipped)) skipped[k] = (skipped[k] ?? 0) + (n ?? 0);
+    for (const [k, n] of Object.entries(batch.skipped)) skipped[k] = (skipped[k] ?? 0) + Number(n ?? 0);
     const index = micro++;
     if (batch.numSamples === 0) continue;
     const n = batch.numSamples;

@@ -87,7 +87,7 @@ describe('resolveRunConfig errors name the field', () => {
     { why: 'bad schedule', sources: { sets: ['optimizer.coarse.schedule=exp'] }, field: 'optimizer.coarse.schedule', message: /linear.*multistep/ },
     { why: 'image size not a multiple of 32', sources: { sets: ['model.imageSize=100'] }, field: 'model.imageSize', message: /multiple of 32/ },
     { why: 'weights do not match shards', sources: { sets: ['data.coarse.shards=[s3://a/0.tar,s3://b/0.tar]', 'data.coarse.weights=[1]'] }, field: 'data.coarse.weights', message: /1 entries.*has 2/ },
-    { why: 'unsupported shard scheme', sources: { sets: ['data.fine.shards=ftp://x/0.tar'] }, field: 'data.fine.shards[0]', message: /s3:\/\/, file:\/\// },
+    { why: 'unsupported shard scheme', sources: { sets: ['data.fine.shards=ftp://x/0.tar'] }, field: 'data.fine.shards[0]', message: /unsupported scheme; accepted: s3:\/\/, file:\/\// },
     { why: 'heads do not divide width', sources: { sets: ['model.textHeads=5'] }, field: 'model.textHidden', message: /not divisible by model.textHeads/ },
     { why: 'too many fused layers', sources: { sets: ['model.numFusionLayers=13'] }, field: 'model.numFusionLayers', message: /at most model.textLayers/ },
     { why: 'text longer than positions', sources: { sets: ['data.coarse.maxTextLen=600'] }, field: 'data.coarse.maxTextLen', message: /maxPositions is 514/ },

@@ -1,0 +1,65 @@
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import { createObjectStore } from '../../data/object-store.js';
+import { DEFAULT_RETRY } from '../../data/retry.js';
+import { s3ConfigFromEnv } from '../../data/s3-config.js';
+import { UsageError } from '../../errors/index.js';
+import { Coordinator } from '../../ps/coordinator.js';
+import { ShardProcess } from '../../ps/shard-process.js';
+import { connectRedis, redisConfigFromEnv } from '../../queue/redis-connection.js';
+import type { CliContext } from '../context.js';
+import { untilSignal } from '../signals.js';
+
+export interface PsOptions {
+  readonly shard?: number;
+  readonly shards: number;
+  readonly port: number;
+  readonly bind: string;
+  readonly advertiseHost?: string;
+  readonly metricsPort: number;
+  readonly redisUrl?: string;
+}
+
+/** Seconds a preempted shard waits for its checkpoint (k8s terminationGracePeriodSeconds is longer). */
+const PREEMPT_WAIT_MS = 240_000;
+
+export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
+  const shard = opts.shard ?? ordinalFromHostname(ctx.env.HOSTNAME ?? hostname());
+  if (shard === undefined) throw new UsageError('--shard is not set and the hostname ends in no pod ordinal; pass --shard i or set FIBER_PS_SHARD', 'fiber.usage.shard');
+  if (shard >= opts.shards) throw new UsageError(`--shard ${shard} is outside 0..${opts.shards - 1} (--shards ${opts.shards})`, 'fiber.usage.shard');
+  const token = ctx.env.FIBER_PS_TOKEN;
+  if (!token || token.length < 16) throw new UsageError('FIBER_PS_TOKEN must be set to a shared secret of at least 16 characters (the same for every shard and worker)', 'fiber.usage.ps_token');
+  const log = ctx.log.child({ process: 'ps', shard });
+  const redisConfig = { ...redisConfigFromEnv(ctx.env, opts.redisUrl), connectTimeoutMs: 5000, reconnect: true };
+  const { redis } = await connectRedis(redisConfig, log);
+  const store = createObjectStore({ s3: s3ConfigFromEnv(ctx.env), retry: DEFAULT_RETRY });
+  const proc = new ShardProcess({
+    shard, numShards: opts.shards, token, bindHost: opts.bind, advertiseHost: opts.advertiseHost ?? hostname(), port: opts.port, redis, store, log,
+  });
+  let coordinator: Coordinator | null = null;
+  let workerRedis: Redis | null = null;
+  try {
+    await proc.start();
+    if (shard === 0) {
+      workerRedis = (await connectRedis(redisConfig, log)).redis;
+      coordinator = new Coordinator({ numShards: opts.shards, redis, workerRedis, store, log: log.child({ role: 'coordinator' }) });
+      coordinator.start();
+      log.info('coordinating stages');
+    }
+    const signal = await untilSignal();
+    log.warn({ signal }, 'stopping');
+    if (signal === 'SIGTERM') await proc.preempt(PREEMPT_WAIT_MS);
+  } finally {
+    await coordinator?.close();
+    await proc.close();
+    await store.close();
+    workerRedis?.disconnect();
+    redis.disconnect();
+  }
+}
+
+/** `fiber-ps-2` -> 2: a StatefulSet pod's ordinal is its shard. */
+export function ordinalFromHostname(name: string): number | undefined {
+  const m = /-(\d+)$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}

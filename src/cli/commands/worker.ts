@@ -1,0 +1,34 @@
+import { hostname } from 'node:os';
+import { UsageError } from '../../errors/index.js';
+import { connectRedis, redisConfigFromEnv } from '../../queue/redis-connection.js';
+import { TaskWorker } from '../../worker/task-worker.js';
+import type { CliContext } from '../context.js';
+import { untilSignal } from '../signals.js';
+
+export interface WorkerOptions {
+  readonly id?: string;
+  readonly lockMs: number;
+  readonly metricsPort: number;
+  readonly redisUrl?: string;
+}
+
+export async function worker(opts: WorkerOptions, ctx: CliContext): Promise<void> {
+  const token = ctx.env.FIBER_PS_TOKEN;
+  if (!token || token.length < 16) throw new UsageError('FIBER_PS_TOKEN must be set to the parameter servers\' shared secret (at least 16 characters)', 'fiber.usage.ps_token');
+  const id = opts.id ?? `${hostname()}-${process.pid}`;
+  const log = ctx.log.child({ process: 'worker', worker: id });
+  const redisConfig = { ...redisConfigFromEnv(ctx.env, opts.redisUrl), connectTimeoutMs: 5000, reconnect: true };
+  const { redis } = await connectRedis(redisConfig, log);
+  const { redis: workerRedis } = await connectRedis(redisConfig, log);
+  const w = new TaskWorker({ id, token, redis, workerRedis, log, lockDurationMs: opts.lockMs, stalledIntervalMs: Math.max(1000, Math.floor(opts.lockMs / 2)) });
+  try {
+    w.start();
+    log.info({ lockMs: opts.lockMs }, 'worker started');
+    const signal = await untilSignal();
+    log.warn({ signal }, 'draining: finishing the task in hand');
+  } finally {
+    await w.close();
+    workerRedis.disconnect();
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,189 @@
+import { hostname } from 'node:os';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { FiberError, isFiberError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { paramSpecs } from '../model/param-spec.js';
+import { QUEUE_PREFIX, TASKS_QUEUE } from '../queue/keys.js';
+import { numel } from '../ps/param-spec.js';
+import { ShardClient } from '../ps/shard-client.js';
+import { planLayout, type ShardLayout } from '../ps/shard-layout.js';
+import { psKeys, readJson, readShards, type ActiveStage, type ShardRecord, type TaskJobPayload, type TaskResult } from '../ps/stage-control.js';
+import { ComputeClient } from './compute-client.js';
+
+export interface TaskWorkerOptions {
+  readonly id: string;
+  readonly token: string;
+  readonly redis: Redis;
+  /** BullMQ's blocking connection. */
+  readonly workerRedis: Redis;
+  readonly log: Logger;
+  /** Job lock; renewed every half of it while the compute thread works. @defaultValue 30000 */
+  readonly lockDurationMs?: number;
+  /** How often stalled tasks (a worker killed mid-task) are looked for. @defaultValue 30000 */
+  readonly stalledIntervalMs?: number;
+  /** How long a pull waits for the shards to reach the task's version. @defaultValue 600000 */
+  readonly pullTimeoutMs?: number;
+}
+
+export interface WorkerRecord {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly backend: string;
+  readonly state: 'starting' | 'idle' | 'busy' | 'draining' | 'stopped';
+  readonly task: string | null;
+  readonly tasksDone: number;
+  readonly lastHeartbeat: string;
+}
+
+export const WORKERS_KEY = 'fiber:workers';
+
+interface Connected {
+  readonly epoch: string;
+  readonly lives: readonly string[];
+  readonly clients: ShardClient[];
+  readonly layout: ShardLayout;
+}
+
+/**
+ * A gradient worker: takes task (v, t), pulls version v from every shard (once per version),
+ * has the compute thread produce the task's summed gradient, pushes each shard its slice, and
+ * returns the losses for the coordinator's progress report. A retried task pushes the same bits,
+ * which the shards count once.
+ */
+export class TaskWorker {
+  private worker: Worker<TaskJobPayload, TaskResult> | null = null;
+  private readonly compute = new ComputeClient();
+  private conn: Connected | null = null;
+  private version: { key: string; step: number } | null = null;
+  private tasksDone = 0;
+  private state: WorkerRecord['state'] = 'starting';
+  private current: string | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+  /** Called on every heartbeat, e.g. to feed the liveness probe. */
+  onHeartbeat: () => void = () => {};
+
+  constructor(private readonly o: TaskWorkerOptions) {}
+
+  start(): void {
+    this.worker = new Worker<TaskJobPayload, TaskResult>(TASKS_QUEUE, (job) => this.process(job), {
+      connection: this.o.workerRedis, prefix: QUEUE_PREFIX, concurrency: 1,
+      lockDuration: this.o.lockDurationMs ?? 30_000, stalledInterval: this.o.stalledIntervalMs ?? 30_000, maxStalledCount: 100,
+    });
+    this.worker.on('error', (err) => this.o.log.error({ err: err.message }, 'task worker error'));
+    this.state = 'idle';
+    void this.heartbeat();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), 2000);
+  }
+
+  /** SIGTERM: finish the task in hand, take no new one, then stop. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'draining';
+      await this.heartbeat();
+      await this.worker?.close();
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      this.state = 'stopped';
+      await this.heartbeat();
+      await Promise.allSettled([this.compute.close(), ...(this.conn?.clients.map((c) => c.close()) ?? [])]);
+    })();
+    return this.closing;
+  }
+
+  private async heartbeat(): Promise<void> {
+    const record: WorkerRecord = {
+      id: this.o.id, host: hostname(), pid: process.pid, backend: this.compute.backend, state: this.state,
+      task: this.current, tasksDone: this.tasksDone, lastHeartbeat: new Date().toISOString(),
+    };
+    try {
+      await this.o.redis.hset(WORKERS_KEY, this.o.id, JSON.stringify(record));
+      this.onHeartbeat();
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'worker heartbeat failed');
+    }
+  }
+
+  private async process(job: Job<TaskJobPayload, TaskResult>): Promise<TaskResult> {
+    const p = job.data;
+    const log = this.o.log.child({ run: p.run, stage: p.stage, step: p.step, task: p.task, job: job.id });
+    if (p.version !== 1) throw new UnrecoverableError(`task payload version ${String(p.version)} is not supported by this worker`);
+    this.state = 'busy';
+    this.current = `${p.run}/${p.stage} step ${p.step} task ${p.task}`;
+    void this.heartbeat();
+    try {
+      const active = await readJson<ActiveStage>(this.o.redis, psKeys.active);
+      if (!active || active.run !== p.run || active.stage !== p.stage) {
+        // The stage is over (or another one runs): this task's step was applied or abandoned.
+        return this.result('stale', 0);
+      }
+      const conn = await this.connect(active);
+      await this.compute.ensureStage(`${active.run}/${active.stage}/${active.configHash}`, active.config, active.stage);
+      const versionKey = `${active.run}/${active.stage}/${active.configHash}`;
+      let params: Float32Array | null = null;
+      if (this.version?.key !== versionKey || this.version.step !== p.step) {
+        const pulled = await this.pull(conn, p, log);
+        if (!pulled) return this.result('stale', 0);
+        params = pulled;
+      }
+      const out = await this.compute.run(p.step, p.task, p.step, params);
+      this.version = { key: versionKey, step: p.step };
+      const statuses = await Promise.all(conn.clients.map((c, s) =>
+        c.push(p.run, p.stage, p.step, p.task, out.samples, out.grad.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));
+      const pushed = statuses.includes('accepted') ? 'accepted' : statuses.includes('duplicate') ? 'duplicate' : 'stale';
+      this.tasksDone++;
+      log.debug({ samples: out.samples, ms: Math.round(out.computeMs), pushed }, 'task done');
+      return { samples: out.samples, lossSums: out.lossSums, skipped: out.skipped, worker: this.o.id, backend: this.compute.backend, computeMs: out.computeMs, pushed };
+    } catch (err) {
+      log.warn({ err: (err as Error).message, attempt: job.attemptsMade + 1 }, 'task failed; it will be retried');
+      if (isFiberError(err) && err.kind === 'usage') throw new UnrecoverableError(err.message);
+      if (isFiberError(err) && err.code.startsWith('fiber.ps.')) this.dropConnections();
+      throw err;
+    } finally {
+      this.state = this.closing ? 'draining' : 'idle';
+      this.current = null;
+    }
+  }
+
+  private result(pushed: TaskResult['pushed'], samples: number): TaskResult {
+    return { samples, lossSums: {}, skipped: {}, worker: this.o.id, backend: this.compute.backend, computeMs: 0, pushed };
+  }
+
+  /** Version `step` from every shard, laid end to end; null if that version is gone. */
+  private async pull(conn: Connected, p: TaskJobPayload, log: Logger): Promise<Float32Array | null> {
+    const flat = new Float32Array(conn.layout.totalElements);
+    try {
+      const parts = await Promise.all(conn.clients.map((c) => c.pull(p.run, p.stage, p.step, this.o.pullTimeoutMs ?? 600_000)));
+      parts.forEach((part, s) => flat.set(part, conn.layout.shardStarts[s]));
+      return flat;
+    } catch (err) {
+      if (err instanceof FiberError && err.code === 'fiber.ps.stale_version') {
+        log.info('step already applied (a retry of a counted task): nothing to do');
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  private async connect(active: ActiveStage): Promise<Connected> {
+    const shards = await readShards(this.o.redis, active.numShards);
+    const lives = shards.map((s) => s?.startedAt ?? '');
+    if (this.conn && this.conn.epoch === active.epoch && lives.every((l, i) => l === this.conn!.lives[i])) return this.conn;
+    this.dropConnections();
+    if (shards.some((s) => s === null)) throw new FiberError('fiber.ps.unreachable', 'runtime', 'not every parameter-server shard is registered');
+    const specs = paramSpecs(active.config.model, active.stage);
+    const layout = planLayout(specs, active.numShards);
+    if (layout.totalElements !== specs.reduce((n, s) => n + numel(s.shape), 0)) throw new Error('layout mismatch');
+    const clients = await Promise.all((shards as ShardRecord[]).map((s) => ShardClient.connect({ shard: s.shard, host: s.host, port: s.port }, this.o.token)));
+    this.conn = { epoch: active.epoch, lives, clients, layout };
+    this.version = null;
+    return this.conn;
+  }
+
+  private dropConnections(): void {
+    for (const c of this.conn?.clients ?? []) void c.close();
+    this.conn = null;
+    this.version = null;
+  }
+}
