@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createObjectStore } from '../../src/data/object-store.js';
+import { packDataset } from '../../src/data/pack-dataset.js';
+import { readCocoDevInput } from '../../src/data/pack-sources.js';
+import { runFiber } from '../helpers/cli.js';
+import { startCluster, waitForStage, type Cluster } from '../helpers/cluster.js';
+import { cocoDevDir } from '../helpers/coco-dev.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+
+/**
+ * The guarantees of DESIGN.md, with real processes: `fiber ps` shards and `fiber worker`s as
+ * children, a real redis-server, real TCP and real TensorFlow.js on fiber-tiny.
+ */
+const coco = cocoDevDir();
+
+describe('distributed training (real processes)', { skip: coco.skip, timeout: 900_000 }, () => {
+  let redis: TestRedis;
+  const root = mkdtempSync(join(tmpdir(), 'fiber-dist-'));
+  let shardsPattern = '';
+
+  before(async () => {
+    redis = await startRedis();
+    const store = createObjectStore();
+    const input = await readCocoDevInput(join(coco.dir!, 'images'), join(coco.dir!, 'annotations.jsonl'));
+    const packed = await packDataset(input, store, { out: join(root, 'data'), samplesPerShard: 32 });
+    shardsPattern = packed.coarse!.pattern;
+    await store.close();
+  });
+  after(async () => {
+    await redis.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const STEPS = 3;
+  const sets = (ckpt: string) => [
+    '--set', `data.coarse.shards=${shardsPattern}`, '--set', `optimizer.coarse.totalSteps=${STEPS}`,
+    '--set', 'batch.coarse.globalBatch=8', '--set', 'batch.coarse.microBatch=2', '--set', 'batch.coarse.tasksPerStep=2',
+    '--set', `checkpoint.uri=${ckpt}`, '--set', 'checkpoint.everySteps=1', '--set', 'optimizer.coarse.gradClipNorm=1',
+  ];
+
+  /** One coarse stage on S shards and W workers; returns the final weights' sha256. */
+  async function train(name: string, S: number, W: number, disturb?: (c: Cluster) => Promise<void>): Promise<string> {
+    await redis.flush();
+    const ckpt = join(root, name);
+    const cluster = startCluster(redis.url, S, W, { FIBER_TASK_LOCK_MS: '4000' });
+    try {
+      const sub = await runFiber(['pretrain', '--stage', 'coarse', '--preset', 'fiber-tiny', '--run', name, ...sets(ckpt)], { FIBER_REDIS_URL: redis.url });
+      assert.equal(sub.code, 0, sub.stderr);
+      let disturbed = false;
+      const stage = await waitForStage(redis.client, name, 'coarse', 600_000, async () => {
+        if (disturb && !disturbed) {
+          disturbed = true;
+          await disturb(cluster);
+        }
+      });
+      assert.equal(stage.state, 'completed', `${stage.error}\n${cluster.logs()}`);
+      const manifest = JSON.parse(readFileSync(join(stage.checkpoint!, 'manifest.json'), 'utf8')) as { model: { sha256: string }; step: number };
+      assert.equal(manifest.step, STEPS);
+      return manifest.model.sha256;
+    } catch (err) {
+      process.stderr.write(cluster.logs());
+      throw err;
+    } finally {
+      await cluster.stop();
+    }
+  }
+
+  let reference = '';
+
+  it('1 worker and 1 shard: the reference run', async () => {
+    reference = await train('ref', 1, 1);
+    assert.match(reference, /^[0-9a-f]{64}$/);
+  });
+
+  it('2 workers and 2 shards give bit-identical parameters', async () => {
+    assert.equal(await train('w2s2', 2, 2), reference);
+  });
+
+  it('3 workers and 1 shard give bit-identical parameters', async () => {
+    assert.equal(await train('w3s1', 1, 3), reference);
+  });
+
+  it('a worker killed with SIGKILL mid-task costs only its task: same bits', async () => {
+    const hash = await train('kill', 1, 2, async (c) => {
+      // Wait until a worker is busy, then kill it without warning.
+      for (let i = 0; i < 600; i++) {
+        const workers = await redis.client.hgetall('fiber:workers');
+        const busy = Object.values(workers).map((v) => JSON.parse(v) as { id: string; state: string }).find((w) => w.state === 'busy');
+        if (busy) {
+          await c.workers.find((p) => p.name === busy.id)!.kill('SIGKILL');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('no worker ever became busy');
+    });
+    assert.equal(hash, reference);
+  });
+});
