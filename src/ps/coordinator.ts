@@ -160,12 +160,7 @@ export class Coordinator {
     await this.o.redis.set(psKeys.active, JSON.stringify(active));
     log.info({ epoch, startStep, shards: shards.map((s) => `${s.host}:${s.port}`) }, 'stage active');
 
-    const checkLives = async () => {
-      const now = await readShards(this.o.redis, S);
-      now.forEach((s, i) => {
-        if (s && s.startedAt !== active.shardLives[i]) throw new EpochRestart(`shard ${i} restarted`);
-      });
-    };
+    const checkLives = () => this.assertShardsAlive(active);
     await pollUntil(async () => {
       await checkLives();
       const ready = await hashNumbers(this.o.redis, psKeys.ready(epoch));
@@ -176,7 +171,7 @@ export class Coordinator {
     let emaRate: number | null = null;
     for (let v = startStep; v < total; v++) {
       if (await this.cancelled(p.run)) {
-        await this.checkpoint(p, config, specs, layout, dir, epoch, v, false, log);
+        await this.checkpoint(p, config, specs, layout, dir, active, v, false, log);
         await this.registry.transition(p.run, stage, ['running'], 'cancelled', { finishedAt: new Date().toISOString(), step: String(v) });
         log.warn({ step: v }, 'run cancelled: stopped at a step boundary after a checkpoint');
         return { checkpoint: joinUrl(dir, stepDirName(v)), step: v, cancelled: true };
@@ -203,7 +198,7 @@ export class Coordinator {
       const due = (v + 1) % config.checkpoint.everySteps === 0 || v + 1 === total;
       const preempted = (await this.o.redis.get(psKeys.preempt(epoch))) !== null;
       if (due || preempted) {
-        await this.checkpoint(p, config, specs, layout, dir, epoch, v + 1, v + 1 === total, log);
+        await this.checkpoint(p, config, specs, layout, dir, active, v + 1, v + 1 === total, log);
         if (preempted) await this.o.redis.del(psKeys.preempt(epoch));
       }
     }
@@ -212,6 +207,14 @@ export class Coordinator {
     await promoteWaitingStage(this.registry, this.stageQueue, p.run);
     log.info({ checkpoint: finalDir }, 'stage completed');
     return { checkpoint: finalDir, step: total, cancelled: false };
+  }
+
+  /** A shard whose process changed since the epoch began lost its state: restart the epoch. */
+  private async assertShardsAlive(active: ActiveStage): Promise<void> {
+    const now = await readShards(this.o.redis, active.numShards);
+    now.forEach((s, i) => {
+      if (s && s.startedAt !== active.shardLives[i]) throw new EpochRestart(`shard ${i} restarted`);
+    });
   }
 
   private async cancelled(run: string): Promise<boolean> {
@@ -239,13 +242,15 @@ export class Coordinator {
   }
 
   /** Ask every shard for its file at `step`, then write the manifest and move `latest`. */
-  private async checkpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, epoch: string, step: number, final: boolean, log: Logger): Promise<void> {
+  private async checkpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, active: ActiveStage, step: number, final: boolean, log: Logger): Promise<void> {
+    const epoch = active.epoch;
     const started = Date.now();
     const name = stepDirName(step);
     const stepDir = joinUrl(dir, name);
     const req: SaveRequest = { step, stepDir };
     await this.o.redis.set(psKeys.save(epoch), JSON.stringify(req), 'EX', 86400);
     const files = await pollUntil(async () => {
+      await this.assertShardsAlive(active);
       const saved = await savedFiles(this.o.redis, epoch, step);
       return saved.size === layout.numShards ? [...saved.values()].sort((a, b) => a.shard - b.shard) : undefined;
     }, { intervalMs: 10, timeoutMs: this.o.waitTimeoutMs ?? 600_000, what: `waiting for the shards to write checkpoint ${name}`, signal: this.abort.signal });

@@ -57,7 +57,8 @@ async function handle(msg: ToCompute): Promise<void> {
     return;
   }
   if (!setup) throw new Error('task before stage setup');
-  port.postMessage(await runTask(setup, msg), []);
+  const result = await runTask(setup, msg);
+  port.postMessage(result, result.type === 'result' ? [result.grad.buffer as ArrayBuffer] : []);
 }
 
 async function prepare(key: string, config: RunConfig, stage: StageName): Promise<StageSetup> {
@@ -125,5 +126,8 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
     for (const [k, v] of Object.entries(out.lossesByObjective)) lossSums[k] = (lossSums[k] ?? 0) + v * n;
     samples += n;
   }
+  // Fault injection for tests and drills: hold this thread like a long synchronous kernel would.
+  const busyMs = Number(process.env.FIBER_FAULT_COMPUTE_BUSY_MS ?? 0);
+  for (const until = performance.now() + busyMs; performance.now() < until;) { /* spin */ }
   return { type: 'result', id: msg.id, grad, samples, lossSums, skipped, computeMs: performance.now() - t0 };
 }

@@ -43,10 +43,10 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
   ];
 
   /** One coarse stage on S shards and W workers; returns the final weights' sha256. */
-  async function train(name: string, S: number, W: number, disturb?: (c: Cluster) => Promise<void>): Promise<string> {
+  async function train(name: string, S: number, W: number, disturb?: (c: Cluster) => Promise<void>, env: Record<string, string> = {}): Promise<string> {
     await redis.flush();
     const ckpt = join(root, name);
-    const cluster = startCluster(redis.url, S, W, { FIBER_TASK_LOCK_MS: '4000' });
+    const cluster = startCluster(redis.url, S, W, { FIBER_TASK_LOCK_MS: '4000', ...env });
     try {
       const sub = await runFiber(['pretrain', '--stage', 'coarse', '--preset', 'fiber-tiny', '--run', name, ...sets(ckpt)], { FIBER_REDIS_URL: redis.url });
       assert.equal(sub.code, 0, sub.stderr);
@@ -99,5 +99,37 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
       throw new Error('no worker ever became busy');
     });
     assert.equal(hash, reference);
+  });
+
+  it('a parameter-server shard killed and restarted: the stage resumes from the latest checkpoint, same bits', async () => {
+    const hash = await train('psrestart', 2, 1, async (c) => {
+      for (let i = 0; i < 1200; i++) {
+        const step = Number(await redis.client.hget('fiber:registry:run:psrestart:stage:coarse', 'step'));
+        if (step >= 1) {
+          await c.shards[1]!.kill('SIGKILL');
+          c.startShard(1);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the stage never reached step 1');
+    });
+    assert.equal(hash, reference);
+    const epochs = Number(await redis.client.get('fiber:ps:epochs:psrestart:coarse'));
+    assert.ok(epochs >= 2, `the coordinator restarted the stage in a new epoch (epochs: ${epochs})`);
+  });
+
+  it('a task longer than its lock keeps the lock: no task is ever taken twice', async () => {
+    // Each task holds the compute thread 5 s beyond its work, against a 2 s lock.
+    const hash = await train('lock', 1, 1, undefined, { FIBER_TASK_LOCK_MS: '2000', FIBER_FAULT_COMPUTE_BUSY_MS: '5000' });
+    assert.equal(hash, reference);
+    const keys = (await redis.client.keys('fiber:tasks:lock.coarse.*')).filter((k) => /\.t\d+$/.test(k));
+    assert.equal(keys.length, STEPS * 2);
+    for (const k of keys) {
+      const [attempts, stalled] = await redis.client.hmget(k, 'atm', 'stc');
+      assert.ok(Number(attempts ?? 0) <= 1 && Number(stalled ?? 0) === 0, `${k}: attempts ${attempts}, stalled ${stalled}`);
+      const result = JSON.parse((await redis.client.hget(k, 'returnvalue'))!) as { computeMs: number };
+      assert.ok(result.computeMs > 5000, `the task ran ${result.computeMs} ms, longer than its 2000 ms lock`);
+    }
   });
 });
