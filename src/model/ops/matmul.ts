@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { countMatmulFlops } from './flop-counter.js';
 
 /**
  * `a @ b` for 2-D tensors whose forward and backward both issue only 2-D non-transposed
@@ -9,6 +10,7 @@ export const matmul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.cust
   (...args: unknown[]) => {
     const [x, y, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([x, y]);
+    countMatmulFlops(1, x.shape[0], x.shape[1], y.shape[1]);
     return {
       value: tf.matMul(x, y),
       // customGrad's gradFunc runs outside any tidy: wrap it so temporaries are freed.
