@@ -33,7 +33,7 @@ for (const k of prof.kernels) {
   by.set(k.name, [e[0] + (k.kernelTimeMs as number), e[1] + 1]);
 }
 const total = [...by.values()].reduce((a, v) => a + v[0], 0);
-console.log('kernels', prof.kernels.length, 'kernel ms', total.toFixed(0));
+console.log('kernels', prof.kernels.length, 'kernel ms', total.toFixed(0), 'peak MB', (prof.peakBytes / 2 ** 20).toFixed(0));
 for (const [n, [ms, c]] of [...by].sort((x, y) => y[1][0] - x[1][0]).slice(0, 15)) console.log(n.padEnd(24), ms.toFixed(1).padStart(8), String(c).padStart(6));
 if (process.argv.includes('--detail')) {
   const shapes = new Map<string, [number, number]>();
@@ -44,4 +44,13 @@ if (process.argv.includes('--detail')) {
     shapes.set(key, [e[0] + (k.kernelTimeMs as number), e[1] + 1]);
   }
   for (const [n, [ms, c]] of [...shapes].sort((x, y) => y[1][0] - x[1][0]).slice(0, 25)) console.log(n.padEnd(70), ms.toFixed(1).padStart(8), String(c).padStart(6));
+}
+if (process.argv.includes('--memory')) {
+  const big = new Map<string, [number, number]>();
+  for (const k of prof.kernels) {
+    const key = `${k.name} ${JSON.stringify(k.outputShapes)}`;
+    const e = big.get(key) ?? [0, 0];
+    big.set(key, [e[0] + k.bytesAdded / 2 ** 20, e[1] + 1]);
+  }
+  for (const [n, [mb, c]] of [...big].sort((x, y) => y[1][0] - x[1][0]).slice(0, 20)) console.log(n.padEnd(70), mb.toFixed(1).padStart(8), 'MB', String(c).padStart(6));
 }
