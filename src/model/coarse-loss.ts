@@ -5,9 +5,11 @@ import { fusionFeatures, itcImageFeature, itcTemperature, itcTextFeature, itmLog
 import { encode } from './fiber-encoder.js';
 import type { FiberModelConfig } from './model-config.js';
 import { crossEntropy } from './ops/cross-entropy.js';
+import { gatherRows } from './ops/gather-rows.js';
 import { matmul2d } from './ops/matmul.js';
 import { DropoutContext } from './ops/nn.js';
-import type { ParamTensors } from './params.js';
+import { TEXT_PREFIX } from './param-spec.js';
+import { param, type ParamTensors } from './params.js';
 import { deriveSeed, SeededRng } from './seeded-rng.js';
 
 /*
@@ -61,10 +63,16 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
   const b = batch.numSamples;
   const drop = new DropoutContext(training, deriveSeed(seed, 'dropout'));
   const { pixels, ids, mask, mlmIds } = coarseBatchTensors(batch);
+  const l = batch.textLength;
+  // One lookup for the clean and the corrupted ids: the word-embedding gradient (a dense
+  // [V, T] scatter) is then built once per step instead of once per text pass.
+  const wordTable = param(params, `${TEXT_PREFIX}embeddings.word_embeddings.weight`);
+  const [words, mlmWords] = tf.split(gatherRows(wordTable, tf.concat([ids, mlmIds], 0)), 2, 0) as [tf.Tensor, tf.Tensor]; // [B, L, T] each
+  const hidden = words.shape[2]!;
 
   // ITC on the dual encoder.
   const imageOnly = encode(config, params, { pixelValues: pixels }, 'image', drop);
-  const textOnly = encode(config, params, { inputIds: ids, attentionMask: mask }, 'text', drop);
+  const textOnly = encode(config, params, { inputIds: ids, attentionMask: mask, wordEmbeds: words }, 'text', drop);
   const fi = itcImageFeature(params, imageOnly.imageTokens!); // [B, Hc]
   const ft = itcTextFeature(params, textOnly.textTokens!); // [B, Hc]
   const temp = itcTemperature(params);
@@ -74,7 +82,7 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
   const itc = tf.div(tf.add(crossEntropy(simI2T, diag), crossEntropy(simT2I, diag)), 2) as tf.Scalar;
 
   // ITM: [img, img, img_neg] x [txt, txt_neg, txt], labels [1]*B + [0]*2B.
-  let itmPixels = pixels, itmIds = ids, itmMask = mask;
+  let itmPixels = pixels, itmIds = ids, itmMask = mask, itmWords = words;
   let labels = new Int32Array(b).fill(1);
   if (b > 1) {
     const rng = new SeededRng(deriveSeed(seed, 'itm'));
@@ -85,10 +93,13 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
     itmPixels = tf.concat([pixels, pixels, tf.gather(pixels, ni)], 0);
     itmIds = tf.concat([ids, tf.gather(ids, nt), ids], 0);
     itmMask = tf.concat([mask, tf.gather(mask, nt), mask], 0);
+    // Rows of the already-gathered words (gatherRows: its gradient is a small [B, L*T] scatter).
+    const negWords = gatherRows(words.reshape([b, l * hidden]), nt).reshape([b, l, hidden]);
+    itmWords = tf.concat([words, negWords, words], 0);
     labels = new Int32Array(3 * b);
     labels.fill(1, 0, b);
   }
-  const fusedItm = encode(config, params, { pixelValues: itmPixels, inputIds: itmIds, attentionMask: itmMask }, 'fusion', drop);
+  const fusedItm = encode(config, params, { pixelValues: itmPixels, inputIds: itmIds, attentionMask: itmMask, wordEmbeds: itmWords }, 'fusion', drop);
   const itmCls = fusionFeatures(params, fusedItm.imageTokens!, fusedItm.textTokens!).clsFeats;
   const itm = crossEntropy(itmLogits(params, itmCls) as tf.Tensor2D, tf.tensor1d(labels, 'int32'));
 
@@ -106,7 +117,7 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
     // Nothing masked: contributes exactly 0 (the reference's CE would be 0/0 = NaN, §6).
     mlm = tf.scalar(0);
   } else {
-    const fusedMlm = encode(config, params, { pixelValues: pixels, inputIds: mlmIds, attentionMask: mask }, 'fusion', drop);
+    const fusedMlm = encode(config, params, { pixelValues: pixels, inputIds: mlmIds, attentionMask: mask, wordEmbeds: mlmWords }, 'fusion', drop);
     const { textFeats } = fusionFeatures(params, fusedMlm.imageTokens!, fusedMlm.textTokens!);
     const logits = mlmLogits(params, textFeats, Int32Array.from(positions)) as tf.Tensor2D;
     mlm = crossEntropy(logits, tf.tensor1d(Int32Array.from(targets), 'int32'));

@@ -19,6 +19,8 @@ export interface EncoderInputs {
   readonly pixelValues?: tf.Tensor; // [B, 3, S, S] float32
   readonly inputIds?: tf.Tensor; // [B, L] int32
   readonly attentionMask?: tf.Tensor; // [B, L] int32, 1 = token, 0 = pad
+  /** Optional pre-gathered word embeddings [B, L, T] for inputIds (see robertaEmbeddings). */
+  readonly wordEmbeds?: tf.Tensor;
 }
 
 export interface EncoderOutputs {
@@ -54,7 +56,7 @@ export function encode(config: FiberModelConfig, params: ParamTensors, inputs: E
   if (mode === 'text') {
     const ids = need(inputs.inputIds, 'inputIds');
     const maskBias = textMaskBias(need(inputs.attentionMask, 'attentionMask'));
-    let t = robertaEmbeddings(rb, ids);
+    let t = robertaEmbeddings(rb, ids, inputs.wordEmbeds);
     for (let l = 0; l < config.textLayers; l++) t = robertaLayer(rb, t, maskBias, l);
     return { textTokens: t };
   }
@@ -81,7 +83,7 @@ export function encode(config: FiberModelConfig, params: ParamTensors, inputs: E
   }
   const preStage3 = firstFused.stage === 2 ? firstFused.block : config.imageDepths[2];
   for (let j = 0; j < preStage3; j++) img = swinBlock(sw, img, 2, j);
-  let text = robertaEmbeddings(rb, ids);
+  let text = robertaEmbeddings(rb, ids, inputs.wordEmbeds);
   for (let l = 0; l < layout.numPreTextLayers; l++) text = robertaLayer(rb, text, maskBias, l);
 
   let downsampled = firstFused.stage === 3;
