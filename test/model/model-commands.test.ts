@@ -44,3 +44,35 @@ test('fiber model init then forward writes the documented outputs; bad input is 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('fiber model init --timm-swin --hf-roberta starts the backbones from pretrained files, fusion fresh', async () => {
+  const { initParams } = await import('../../src/model/init-params.js');
+  const { paramSpecs, IMAGE_PREFIX, TEXT_PREFIX } = await import('../../src/model/param-spec.js');
+  const { MODEL_PRESETS } = await import('../../src/model/model-config.js');
+  const cfg = MODEL_PRESETS['fiber-tiny'];
+  const specs = paramSpecs(cfg, 'coarse');
+  const pretrained = initParams(cfg, 'coarse', 99);
+  const dir = await mkdtemp(join(tmpdir(), 'fiber-model-'));
+  try {
+    const timm = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    const hf = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    for (const s of specs) {
+      if (s.component === 'image_backbone') timm.set(s.name.slice(IMAGE_PREFIX.length), { shape: s.shape, data: pretrained.get(s.name)! });
+      if (s.component === 'text_backbone') hf.set(`roberta.${s.name.slice(TEXT_PREFIX.length)}`, { shape: s.shape, data: pretrained.get(s.name)! });
+    }
+    hf.set('roberta.pooler.dense.bias', { shape: [cfg.textHidden], data: new Float32Array(cfg.textHidden) });
+    await writeFile(join(dir, 'swin.safetensors'), writeSafetensors(timm));
+    await writeFile(join(dir, 'roberta.safetensors'), writeSafetensors(hf));
+    const out = join(dir, 'w.safetensors');
+    const { stdout } = await run('node', [BIN, 'model', 'init', '--preset', 'fiber-tiny', '--seed', '1', '--out', out, '--timm-swin', join(dir, 'swin.safetensors'), '--hf-roberta', join(dir, 'roberta.safetensors')]);
+    assert.match(stdout, /hf-roberta: loaded \d+ tensors .* ignored 1 \(roberta\.pooler\.dense\.bias\)/);
+    const { tensors } = readSafetensors(await readFile(out));
+    const fresh = initParams(cfg, 'coarse', 1);
+    for (const s of specs) {
+      const expected = s.component === 'image_backbone' || s.component === 'text_backbone' ? pretrained.get(s.name)! : fresh.get(s.name)!;
+      assert.deepEqual(Array.from(tensors.get(s.name)!.data as Float32Array), Array.from(expected), s.name);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
