@@ -24,10 +24,10 @@ interface Row {
 }
 
 /**
- * Micro-batch per preset: fiber-tiny at the brief's batch 8; fiber-small at 1, because B = 2 at
- * L = 40 ran out of the 4 GiB wasm heap (a coarse step runs 6B samples through the backbone).
+ * Micro-batch per preset: fiber-tiny at the brief's batch 8; fiber-small at 2 (its coarse step
+ * peaks at ~2.4 GB of tensors at B = 2, ~4.0 GB at B = 4: the edge of the 4 GiB wasm heap).
  */
-const SHAPES: Record<string, { b: number; l: number }> = { 'fiber-tiny': { b: 8, l: 16 }, 'fiber-small': { b: 1, l: 40 }, 'fiber-base': { b: 1, l: 40 } };
+const SHAPES: Record<string, { b: number; l: number }> = { 'fiber-tiny': { b: 8, l: 16 }, 'fiber-small': { b: 2, l: 40 }, 'fiber-base': { b: 1, l: 40 } };
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
