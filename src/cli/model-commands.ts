@@ -24,7 +24,9 @@ export function registerModelCommands(program: Command): void {
     .addOption(new Option('--stage <stage>', 'coarse or fine parameter set').choices(['coarse', 'fine']).default('coarse'))
     .option('--seed <n>', 'integer seed', '0')
     .requiredOption('--out <file>', 'output .safetensors path')
-    .action(async (opts: { preset: string; stage: string; seed: string; out: string }) => {
+    .option('--timm-swin <file>', 'start the image backbone from a timm Swin .safetensors (names by timm)')
+    .option('--hf-roberta <file>', 'start the text backbone from a Hugging Face RoBERTa .safetensors')
+    .action(async (opts: { preset: string; stage: string; seed: string; out: string; timmSwin?: string; hfRoberta?: string }) => {
       const { modelInit } = await import('./commands/model-init.js');
       await modelInit(opts);
     });

@@ -61,3 +61,27 @@ export type ModelBatch = CoarseBatch | FineBatch;
 export function isFineBatch(batch: ModelBatch): batch is FineBatch {
   return (batch as FineBatch).boxes !== undefined;
 }
+
+/**
+ * Checks every array length against the declared B, S, L (and M), and that L fits RoBERTa's
+ * learned positions. Returns one message per problem, naming the field (empty when well formed).
+ */
+export function batchShapeProblems(batch: ModelBatch, maxPositions: number): string[] {
+  const b = batch.numSamples, s = batch.imageSize, l = batch.textLength;
+  const want: Array<[string, ArrayLike<number>, number]> = [
+    ['pixelValues', batch.pixelValues, b * 3 * s * s],
+    ['inputIds', batch.inputIds, b * l],
+    ['attentionMask', batch.attentionMask, b * l],
+  ];
+  if (isFineBatch(batch)) {
+    const m = batch.maxBoxes;
+    want.push(['boxes', batch.boxes, b * m * 4], ['boxMask', batch.boxMask, b * m], ['positiveMap', batch.positiveMap, b * m * l]);
+  } else {
+    want.push(['mlmInputIds', batch.mlmInputIds, b * l], ['mlmLabels', batch.mlmLabels, b * l]);
+  }
+  const problems = want.filter(([, arr, n]) => arr.length !== n).map(([name, arr, n]) => `${name} has ${arr.length} values, expected ${n}`);
+  if (b < 1) problems.push(`numSamples must be >= 1, got ${b}`);
+  // RoBERTa positions start after the padding offset: ids 2..L+1 must exist.
+  if (l + 2 > maxPositions) problems.push(`textLength ${l} exceeds ${maxPositions - 2} (learned positions incl. RoBERTa's padding offset of 2)`);
+  return problems;
+}

@@ -2,12 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { CoarseBatch } from './batch.js';
 import { MLM_IGNORE } from './batch.js';
 import { fusionFeatures, itcImageFeature, itcTemperature, itcTextFeature, itmLogits, mlmLogits } from './coarse-heads.js';
-import { encode } from './fiber-encoder.js';
+import { encode, encodeImagePrefix, encodeTextPrefix, type ImagePrefix } from './fiber-encoder.js';
 import type { FiberModelConfig } from './model-config.js';
 import { crossEntropy } from './ops/cross-entropy.js';
+import { gatherRows } from './ops/gather-rows.js';
 import { matmul2d } from './ops/matmul.js';
 import { DropoutContext } from './ops/nn.js';
-import type { ParamTensors } from './params.js';
+import { TEXT_PREFIX } from './param-spec.js';
+import { param, type ParamTensors } from './params.js';
 import { deriveSeed, SeededRng } from './seeded-rng.js';
 
 /*
@@ -20,6 +22,12 @@ export interface CoarseLosses {
   readonly itm: tf.Scalar;
   readonly mlm: tf.Scalar;
   readonly total: tf.Scalar;
+}
+
+/** Rows `index` [n] of a batch-major tensor [B, ...] -> [n, ...], with the wasm-safe gather gradient. */
+function gatherBatch(t: tf.Tensor, index: tf.Tensor1D): tf.Tensor {
+  const rest = t.shape.slice(1);
+  return gatherRows(t.reshape([t.shape[0]!, -1]), index).reshape([index.shape[0], ...rest]);
 }
 
 /** Tensors of a CoarseBatch. */
@@ -61,10 +69,20 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
   const b = batch.numSamples;
   const drop = new DropoutContext(training, deriveSeed(seed, 'dropout'));
   const { pixels, ids, mask, mlmIds } = coarseBatchTensors(batch);
+  // One lookup for the clean and the corrupted ids: the word-embedding gradient (a dense
+  // [V, T] scatter) is then built once per step instead of once per text pass.
+  const wordTable = param(params, `${TEXT_PREFIX}embeddings.word_embeddings.weight`);
+  const [words, mlmWords] = tf.split(gatherRows(wordTable, tf.concat([ids, mlmIds], 0)), 2, 0) as [tf.Tensor, tf.Tensor]; // [B, L, T] each
+
+  // Image stages before fusion never see text, and text layers before fusion never see the
+  // image: compute each prefix once and reuse it in the ITC, ITM and MLM passes (the reference
+  // recomputes them, 5 image passes per sample). Dropout masks in the prefixes are then shared.
+  const imgPre = encodeImagePrefix(config, params, pixels, drop);
+  const txtPre = encodeTextPrefix(config, params, ids, mask, drop, words);
 
   // ITC on the dual encoder.
-  const imageOnly = encode(config, params, { pixelValues: pixels }, 'image', drop);
-  const textOnly = encode(config, params, { inputIds: ids, attentionMask: mask }, 'text', drop);
+  const imageOnly = encode(config, params, { imagePrefix: imgPre }, 'image', drop);
+  const textOnly = encode(config, params, { textPrefix: txtPre, attentionMask: mask }, 'text', drop);
   const fi = itcImageFeature(params, imageOnly.imageTokens!); // [B, Hc]
   const ft = itcTextFeature(params, textOnly.textTokens!); // [B, Hc]
   const temp = itcTemperature(params);
@@ -74,21 +92,20 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
   const itc = tf.div(tf.add(crossEntropy(simI2T, diag), crossEntropy(simT2I, diag)), 2) as tf.Scalar;
 
   // ITM: [img, img, img_neg] x [txt, txt_neg, txt], labels [1]*B + [0]*2B.
-  let itmPixels = pixels, itmIds = ids, itmMask = mask;
+  let itmImage: ImagePrefix = imgPre, itmText = txtPre, itmMask = mask;
   let labels = new Int32Array(b).fill(1);
   if (b > 1) {
     const rng = new SeededRng(deriveSeed(seed, 'itm'));
-    const simData = simI2T.dataSync() as Float32Array;
-    const negText = sampleHardNegatives(simData, b, rng); // for image i, a hard text
+    const negText = sampleHardNegatives(simI2T.dataSync() as Float32Array, b, rng); // for image i, a hard text
     const negImage = sampleHardNegatives(simT2I.dataSync() as Float32Array, b, rng); // for text i, a hard image
     const nt = tf.tensor1d(negText, 'int32'), ni = tf.tensor1d(negImage, 'int32');
-    itmPixels = tf.concat([pixels, pixels, tf.gather(pixels, ni)], 0);
-    itmIds = tf.concat([ids, tf.gather(ids, nt), ids], 0);
+    itmImage = { tokens: tf.concat([imgPre.tokens, imgPre.tokens, gatherBatch(imgPre.tokens, ni)], 0), stageMaps: [] };
+    itmText = tf.concat([txtPre, gatherBatch(txtPre, nt), txtPre], 0);
     itmMask = tf.concat([mask, tf.gather(mask, nt), mask], 0);
     labels = new Int32Array(3 * b);
     labels.fill(1, 0, b);
   }
-  const fusedItm = encode(config, params, { pixelValues: itmPixels, inputIds: itmIds, attentionMask: itmMask }, 'fusion', drop);
+  const fusedItm = encode(config, params, { imagePrefix: itmImage, textPrefix: itmText, attentionMask: itmMask }, 'fusion', drop);
   const itmCls = fusionFeatures(params, fusedItm.imageTokens!, fusedItm.textTokens!).clsFeats;
   const itm = crossEntropy(itmLogits(params, itmCls) as tf.Tensor2D, tf.tensor1d(labels, 'int32'));
 
@@ -106,7 +123,7 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
     // Nothing masked: contributes exactly 0 (the reference's CE would be 0/0 = NaN, §6).
     mlm = tf.scalar(0);
   } else {
-    const fusedMlm = encode(config, params, { pixelValues: pixels, inputIds: mlmIds, attentionMask: mask }, 'fusion', drop);
+    const fusedMlm = encode(config, params, { imagePrefix: imgPre, inputIds: mlmIds, attentionMask: mask, wordEmbeds: mlmWords }, 'fusion', drop);
     const { textFeats } = fusionFeatures(params, fusedMlm.imageTokens!, fusedMlm.textTokens!);
     const logits = mlmLogits(params, textFeats, Int32Array.from(positions)) as tf.Tensor2D;
     mlm = crossEntropy(logits, tf.tensor1d(Int32Array.from(targets), 'int32'));

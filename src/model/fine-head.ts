@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FiberModelConfig } from './model-config.js';
 import { conv2d, groupNorm } from './ops/conv2d.js';
+import { countMatmulFlops } from './ops/flop-counter.js';
 import { linear } from './ops/matmul.js';
 import { l2Normalize } from './ops/nn.js';
 import { fineTowerDepth, FPN_LEVELS } from './param-spec.js';
@@ -78,6 +79,7 @@ export function fineHead(config: FiberModelConfig, params: ParamTensors, stageMa
   const tHat = l2Normalize(tf.mul(textTokens, mask)); // [B, L, T]
   const projTokens = linear(tf.div(tHat, 2), p('head.dot_product_projection_text.weight'), p('head.dot_product_projection_text.bias')); // [B, L, F]
   const tokenBias = tf.add(linear(tHat, p('head.bias_lang').reshape([1, -1])), p('head.bias0')).reshape([b, 1, -1]); // [B, 1, L]
+  countMatmulFlops(b, regions.shape[1]!, f, projTokens.shape[1]!);
   const dots = tf.matMul(regions as tf.Tensor3D, projTokens as tf.Tensor3D, false, true); // [B, A, L]
   const tokenLogits = tf.clipByValue(tf.add(tf.div(dots, tf.exp(p('head.log_scale'))), tokenBias), -50000, 50000);
   return { tokenLogits, ltrb: tf.concat(regs, 1), centerness: tf.concat(ctrs, 1), levels };

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FiberError } from '../errors/index.js';
-import { isFineBatch, type ModelBatch } from './batch.js';
+import { batchShapeProblems, isFineBatch, type ModelBatch } from './batch.js';
 import { coarseLosses } from './coarse-loss.js';
 import type { FiberModel } from './fiber-model.js';
 import { fineLosses } from './fine-loss.js';
@@ -30,6 +30,8 @@ export async function lossAndGrads(model: FiberModel, batch: ModelBatch, rngSeed
   if (batch.imageSize !== model.config.imageSize) {
     throw new FiberError('fiber.model.batch', 'usage', `batch imageSize ${batch.imageSize} differs from the model's ${model.config.imageSize}`);
   }
+  const problems = batchShapeProblems(batch, model.config.maxPositions);
+  if (problems.length) throw new FiberError('fiber.model.batch', 'usage', `malformed batch: ${problems.join('; ')}`, { problems });
   const trainable = model.specs.filter((s) => s.trainable);
   const vars = trainable.map((s) => model.variable(s.name));
   const parts: Record<string, tf.Scalar> = {};

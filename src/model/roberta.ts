@@ -43,12 +43,16 @@ export function textMaskBias(attentionMask: tf.Tensor): tf.Tensor {
   return tf.mul(tf.sub(1, attentionMask.asType('float32')), -10000).reshape([b, 1, 1, l]);
 }
 
-/** Word + position + token-type(0) embeddings, LayerNorm, dropout. inputIds [B, L] int32 -> [B, L, T]. */
-export function robertaEmbeddings(ctx: RobertaContext, inputIds: tf.Tensor): tf.Tensor {
+/**
+ * Word + position + token-type(0) embeddings, LayerNorm, dropout. inputIds [B, L] int32 -> [B, L, T].
+ * `wordEmbeds` [B, L, T], when given, replaces the word lookup: the coarse loss gathers the word
+ * rows of all its passes at once so the vocabulary-sized embedding gradient is built once.
+ */
+export function robertaEmbeddings(ctx: RobertaContext, inputIds: tf.Tensor, wordEmbeds?: tf.Tensor): tf.Tensor {
   const [b, l] = inputIds.shape as [number, number];
   const ids = inputIds.dataSync() as Int32Array;
   const positions = tf.tensor2d(robertaPositionIds(Int32Array.from(ids), l), [b, l], 'int32');
-  const words = gatherRows(ctx.p('embeddings.word_embeddings.weight'), inputIds); // [B, L, T]
+  const words = wordEmbeds ?? gatherRows(ctx.p('embeddings.word_embeddings.weight'), inputIds); // [B, L, T]
   const pos = gatherRows(ctx.p('embeddings.position_embeddings.weight'), positions); // [B, L, T]
   const type0 = ctx.p('embeddings.token_type_embeddings.weight'); // [1, T], broadcast
   const sum = tf.add(tf.add(words, pos), type0);

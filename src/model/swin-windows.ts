@@ -36,6 +36,8 @@ export function roll2d(x: tf.Tensor, shift: number): tf.Tensor {
  * (2w-1)^2-row bias table. Returns [N*N] int32, row-major over (i, j).
  */
 export function relativePositionIndex(w: number): Int32Array {
+  const cached = indexCache.get(w);
+  if (cached) return cached;
   const n = w * w;
   const out = new Int32Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -45,15 +47,24 @@ export function relativePositionIndex(w: number): Int32Array {
       out[i * n + j] = (hi - hj + w - 1) * (2 * w - 1) + (wi - wj + w - 1);
     }
   }
+  indexCache.set(w, out);
   return out;
 }
+
+/** Both tables are pure functions of a few integers and rebuilt for every block call otherwise. */
+const indexCache = new Map<number, Int32Array>();
+const maskCache = new Map<string, Float32Array>();
 
 /**
  * The shifted-window attention mask (timm `attn_mask`): after rolling by -shift, tokens that came
  * from different regions of the image must not attend to each other inside one window.
  * Returns [nW * N * N] float32 with 0 (same region) or -100 (different), for an h x wd grid.
+ * The returned arrays are cached and shared: do not modify them.
  */
 export function shiftedWindowMask(h: number, wd: number, w: number, shift: number): Float32Array {
+  const key = `${h}x${wd}/${w}/${shift}`;
+  const cached = maskCache.get(key);
+  if (cached) return cached;
   const region = new Int32Array(h * wd);
   const bands = (len: number) => [[0, len - w], [len - w, len - shift], [len - shift, len]] as const;
   let cnt = 0;
@@ -74,5 +85,6 @@ export function shiftedWindowMask(h: number, wd: number, w: number, shift: numbe
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(win * n + i) * n + j] = ids[i] === ids[j] ? 0 : -100;
     }
   }
+  maskCache.set(key, out);
   return out;
 }

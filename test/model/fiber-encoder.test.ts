@@ -6,6 +6,7 @@ import { encode } from '../../src/model/fiber-encoder.js';
 import { FiberModel } from '../../src/model/fiber-model.js';
 import { forwardOutputs } from '../../src/model/forward-outputs.js';
 import { initParams } from '../../src/model/init-params.js';
+import { MODEL_PRESETS } from '../../src/model/model-config.js';
 import { DropoutContext } from '../../src/model/ops/nn.js';
 import { makeCoarseBatch, TINY } from './fixtures.js';
 
@@ -60,4 +61,28 @@ test('with both gates at 0 the fusion features equal the uni-modal ones exactly;
   const open = run(weights);
   assert.notDeepEqual(Array.from(open.fusedImage), Array.from(open.image));
   assert.notDeepEqual(Array.from(open.fusedText), Array.from(open.text));
+});
+
+test('fiber-base topology at narrow width (384 px, window 12, 18 stage-3 blocks, K = 6): shapes and gate-0 equivalence', () => {
+  const narrow = {
+    ...MODEL_PRESETS['fiber-base'],
+    imageEmbedDim: 8, imageHeads: [1, 1, 2, 2] as const, textHidden: 16, textHeads: 2, textIntermediate: 32,
+    vocabSize: 100, crossHidden: 16, fpnChannels: 8, dropout: 0, dropPath: 0,
+  };
+  const model = FiberModel.init(narrow, 'coarse', 0);
+  const drop = new DropoutContext(false, 0);
+  const s = 384, l = 5;
+  const feed = () => ({
+    pixelValues: tf.randomNormal([1, 3, s, s], 0, 1, 'float32', 9),
+    inputIds: tf.tensor2d([[0, 10, 11, 2, 1]], [1, l], 'int32'),
+    attentionMask: tf.tensor2d([[1, 1, 1, 1, 0]], [1, l], 'int32'),
+  });
+  const fused = encode(narrow, model.params, feed(), 'fusion', drop);
+  const image = encode(narrow, model.params, feed(), 'image', drop);
+  const text = encode(narrow, model.params, feed(), 'text', drop);
+  assert.deepEqual(fused.imageTokens!.shape, [1, 144, 64], '12 x 12 stage-4 tokens of 8C');
+  assert.deepEqual(fused.stageMaps!.map((m) => m.shape), [[1, 48, 48, 16], [1, 24, 24, 32], [1, 12, 12, 64]]);
+  assert.deepEqual(Array.from(fused.imageTokens!.dataSync()), Array.from(image.imageTokens!.dataSync()));
+  assert.deepEqual(Array.from(fused.textTokens!.dataSync()), Array.from(text.textTokens!.dataSync()));
+  model.dispose();
 });

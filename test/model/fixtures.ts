@@ -10,7 +10,9 @@ export const TINY: FiberModelConfig = { ...MODEL_PRESETS['fiber-tiny'], vocabSiz
 export function makeCoarseBatch(config: FiberModelConfig, b: number, l: number, seed: number, maskProb = 0.15): CoarseBatch {
   const rng = new SeededRng(seed);
   const s = config.imageSize;
-  const pixelValues = new Float32Array(b * 3 * s * s).map(() => rng.normal());
+  // Noise around a per-image, per-channel mean, so images are distinguishable after pooling
+  // (pure noise images pool to nearly the same feature, which makes ITC/ITM degenerate).
+  const pixelValues = new Float32Array(b * 3 * s * s).map((_, i) => 0.5 * rng.normal() + Math.sin(1.7 * Math.floor(i / (s * s)) + 0.3));
   const inputIds = new Int32Array(b * l).fill(1);
   const attentionMask = new Int32Array(b * l);
   for (let i = 0; i < b; i++) {

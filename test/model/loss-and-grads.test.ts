@@ -89,5 +89,6 @@ test('a batch for the other stage or another image size is refused', async () =>
   const model = FiberModel.init(TINY, 'coarse', 0);
   await assert.rejects(lossAndGrads(model, makeFineBatch(TINY, 1, 8, 0), 0), /fine batch was given to a coarse model/);
   await assert.rejects(lossAndGrads(model, { ...makeCoarseBatch(TINY, 1, 8, 0), imageSize: 96 }, 0), /imageSize 96/);
+  await assert.rejects(lossAndGrads(model, { ...makeCoarseBatch(TINY, 2, 8, 0), numSamples: 3 }, 0), /pixelValues has 24576 values, expected 36864/);
   model.dispose();
 });

@@ -1,19 +1,36 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { UsageError } from '../../errors/index.js';
 import { initParams } from '../../model/init-params.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../../model/model-config.js';
 import { paramSpecs, type Stage } from '../../model/param-spec.js';
-import { writeSafetensors } from '../../model/safetensors.js';
-import { exportWeights } from '../../model/weight-io.js';
+import { readSafetensors, writeSafetensors } from '../../model/safetensors.js';
+import { exportWeights, importWeights, type WeightSource } from '../../model/weight-io.js';
 
-/** `fiber model init`: seeded weights under the reference names. No tensors are created. */
-export async function modelInit(opts: { preset: string; stage: string; seed: string; out: string }): Promise<void> {
+/**
+ * `fiber model init`: seeded weights under the reference names, optionally with the backbones
+ * replaced by pretrained timm Swin / HF RoBERTa files (the reference's starting point: fusion
+ * and heads fresh, gates at 0). No tensors are created.
+ */
+export async function modelInit(opts: { preset: string; stage: string; seed: string; out: string; timmSwin?: string; hfRoberta?: string }): Promise<void> {
   const seed = Number(opts.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got ${opts.seed}`, 'fiber.model.seed');
   const config = MODEL_PRESETS[opts.preset as ModelPresetName];
   const stage = opts.stage as Stage;
   const specs = paramSpecs(config, stage);
-  const weights = exportWeights(specs, initParams(config, stage, seed));
+  const values = initParams(config, stage, seed);
+  const sources: Array<[WeightSource, string | undefined]> = [['timm-swin', opts.timmSwin], ['hf-roberta', opts.hfRoberta]];
+  for (const [source, path] of sources) {
+    if (!path) continue;
+    let buf: Buffer;
+    try {
+      buf = await readFile(path);
+    } catch (err) {
+      throw new UsageError(`--${source} ${path}: ${(err as Error).message}`, 'fiber.model.file');
+    }
+    const report = importWeights(specs, values, source, readSafetensors(buf).tensors);
+    process.stdout.write(`${source}: loaded ${report.loaded.length} tensors from ${path}${report.ignored.length ? `, ignored ${report.ignored.length} (${report.ignored.slice(0, 3).join(', ')}${report.ignored.length > 3 ? ', ...' : ''})` : ''}\n`);
+  }
+  const weights = exportWeights(specs, values);
   await writeFile(opts.out, writeSafetensors(weights, { format: 'fiber', preset: opts.preset, stage, seed: String(seed) }));
   process.stdout.write(`wrote ${specs.length} tensors (${opts.preset}, ${stage}, seed ${seed}) to ${opts.out}\n`);
 }

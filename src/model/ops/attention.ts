@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { countMatmulFlops } from './flop-counter.js';
 import { dropout, type DropoutContext } from './nn.js';
 
 /**
@@ -19,6 +20,7 @@ export function attention(
   const qh = tf.mul(split(q, lq), 1 / Math.sqrt(d)); // [B*h, Lq, d]
   const kh = split(k, lk); // [B*h, Lk, d]
   const vh = split(v, lk); // [B*h, Lk, d]
+  countMatmulFlops(2 * b * heads, lq, d, lk); // scores and the weighted sum
   let scores: tf.Tensor = tf.matMul(qh as tf.Tensor3D, kh as tf.Tensor3D, false, true).reshape([b, heads, lq, lk]);
   if (bias) scores = tf.add(scores, bias);
   let probs = tf.softmax(scores); // [B, h, Lq, Lk]

@@ -4,10 +4,12 @@ import * as tf from '@tensorflow/tfjs';
  * Mean softmax cross-entropy of `logits` [N, K] against integer `labels` [N], as one customGrad
  * with gradient (softmax - onehot) / N: no gather (whose gradient is missing on wasm) and one
  * log-softmax. N = 0 gives 0, not NaN, so an empty MLM micro-batch contributes nothing.
+ * (The rows' labels must lie in [0, K).)
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
   const n = logits.shape[0]!;
-  if (n === 0) return tf.mul(tf.sum(logits), 0) as tf.Scalar;
+  // No rows, or one class (ITC with B = 1): the loss is exactly 0 and so is its gradient.
+  if (n === 0 || logits.shape[1] === 1) return tf.mul(tf.sum(logits), 0) as tf.Scalar;
   return ceCore(logits, labels);
 }
 

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
+import { readFile, writeFile } from 'node:fs/promises';
+
+const run = promisify(execFile);
+const BIN = new URL('../../../bin/fiber', import.meta.url).pathname;
+
+test('fiber model info --json counts fiber-base within 1% of the reference and names the backend', async () => {
+  const { stdout } = await run('node', [BIN, 'model', 'info', '--preset', 'fiber-base', '--json']);
+  const info = JSON.parse(stdout) as { components: Record<string, number>; backend: { name: string } };
+  const ref: Record<string, number> = { image_backbone: 86.88e6, text_backbone: 124.06e6, image_fusion: 12.61e6, text_fusion: 13.40e6 };
+  for (const [k, v] of Object.entries(ref)) assert.ok(Math.abs(info.components[k]! - v) / v < 0.01, k);
+  assert.ok(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'].includes(info.backend.name));
+});
+
+test('fiber model init then forward writes the documented outputs; bad input is a usage error (exit 2)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiber-model-'));
+  try {
+    const w = join(dir, 'w.safetensors'), inp = join(dir, 'in.safetensors'), out = join(dir, 'out.safetensors');
+    await run('node', [BIN, 'model', 'init', '--preset', 'fiber-tiny', '--seed', '3', '--out', w]);
+    const b = 2, l = 6, s = 64;
+    await writeFile(inp, writeSafetensors(new Map([
+      ['pixel_values', { shape: [b, 3, s, s], data: new Float32Array(b * 3 * s * s).map((_, i) => Math.sin(i)) }],
+      ['input_ids', { shape: [b, l], data: new Int32Array([0, 10, 11, 12, 2, 1, 0, 20, 21, 22, 23, 2]) }],
+      ['attention_mask', { shape: [b, l], data: new Int32Array([1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]) }],
+    ])));
+    await run('node', [BIN, 'model', 'forward', '--preset', 'fiber-tiny', '--weights', w, '--inputs', inp, '--out', out, '--mode', 'fusion']);
+    const { tensors } = readSafetensors(await readFile(out));
+    assert.deepEqual(Object.fromEntries([...tensors].map(([k, t]) => [k, t.shape])), {
+      image_embeds: [b, 4, 256], text_embeds: [b, l, 64], itm_logits: [b, 2], mlm_logits: [b, l, 50265],
+    });
+    await assert.rejects(run('node', [BIN, 'model', 'forward', '--preset', 'fiber-small', '--weights', w, '--inputs', inp, '--out', out]), (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, /missing: vit_model\./);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('fiber model init --timm-swin --hf-roberta starts the backbones from pretrained files, fusion fresh', async () => {
+  const { initParams } = await import('../../src/model/init-params.js');
+  const { paramSpecs, IMAGE_PREFIX, TEXT_PREFIX } = await import('../../src/model/param-spec.js');
+  const { MODEL_PRESETS } = await import('../../src/model/model-config.js');
+  const cfg = MODEL_PRESETS['fiber-tiny'];
+  const specs = paramSpecs(cfg, 'coarse');
+  const pretrained = initParams(cfg, 'coarse', 99);
+  const dir = await mkdtemp(join(tmpdir(), 'fiber-model-'));
+  try {
+    const timm = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    const hf = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    for (const s of specs) {
+      if (s.component === 'image_backbone') timm.set(s.name.slice(IMAGE_PREFIX.length), { shape: s.shape, data: pretrained.get(s.name)! });
+      if (s.component === 'text_backbone') hf.set(`roberta.${s.name.slice(TEXT_PREFIX.length)}`, { shape: s.shape, data: pretrained.get(s.name)! });
+    }
+    hf.set('roberta.pooler.dense.bias', { shape: [cfg.textHidden], data: new Float32Array(cfg.textHidden) });
+    await writeFile(join(dir, 'swin.safetensors'), writeSafetensors(timm));
+    await writeFile(join(dir, 'roberta.safetensors'), writeSafetensors(hf));
+    const out = join(dir, 'w.safetensors');
+    const { stdout } = await run('node', [BIN, 'model', 'init', '--preset', 'fiber-tiny', '--seed', '1', '--out', out, '--timm-swin', join(dir, 'swin.safetensors'), '--hf-roberta', join(dir, 'roberta.safetensors')]);
+    assert.match(stdout, /hf-roberta: loaded \d+ tensors .* ignored 1 \(roberta\.pooler\.dense\.bias\)/);
+    const { tensors } = readSafetensors(await readFile(out));
+    const fresh = initParams(cfg, 'coarse', 1);
+    for (const s of specs) {
+      const expected = s.component === 'image_backbone' || s.component === 'text_backbone' ? pretrained.get(s.name)! : fresh.get(s.name)!;
+      assert.deepEqual(Array.from(tensors.get(s.name)!.data as Float32Array), Array.from(expected), s.name);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
