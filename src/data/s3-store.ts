@@ -17,7 +17,9 @@ export class S3Store {
       region: config.region,
       forcePathStyle: config.forcePathStyle,
       maxAttempts: 1,
-      requestHandler: { requestTimeout: config.requestTimeoutMs },
+      // requestTimeout alone only logs a warning: throwOnRequestTimeout makes a hung request an
+      // error we retry; socketTimeout covers a body that stops arriving after the headers.
+      requestHandler: { requestTimeout: config.requestTimeoutMs, socketTimeout: config.requestTimeoutMs, throwOnRequestTimeout: true },
     };
     if (config.endpoint) {
       options.endpoint = config.endpoint;
