@@ -8,7 +8,7 @@ import { datasetSize, loadDatasetIndex, locateSample, type DatasetIndex } from '
 import { createObjectStore, type ObjectStore } from './object-store.js';
 import { prepareSample, type PreparedSample } from './prepare-sample.js';
 import { coalesceReads, type CoalescedRead, type SampleRead } from './range-plan.js';
-import { readSamples, type RawSample } from './raw-sample.js';
+import { readSamples, sampleCrc32, type RawSample } from './raw-sample.js';
 import { createRng, hashInts } from './rng.js';
 import { parseAnnotations } from './sample-annotations.js';
 import { planTask, type PlannedSample, type SamplePlanConfig } from './sample-plan.js';
@@ -157,11 +157,18 @@ export class TaskDataLoader {
       await mapLimit(missing, this.config.read.concurrency, (s) => readGroup({ shardUrl: g.shardUrl, range: { offset: s.offset, length: s.size }, samples: [s] }));
     };
     await mapLimit(groups, this.config.read.concurrency, readGroup);
+    const corrupt = new Set<string>();
     const raw = reads.map((r) => {
       const s = found.get(`${r.shardUrl}@${r.offset}`);
       if (!s || s.key !== r.key) {
         // A damaged range is already counted; a key that simply is not there means a stale index.
         if (!bad.reports.some((b) => b.shard === r.shardUrl && b.key === r.key)) bad.add({ reason: 'missing_from_shard', shard: r.shardUrl, key: r.key });
+        return undefined;
+      }
+      if (r.crc32 !== undefined && sampleCrc32(s.files) !== r.crc32) {
+        // Flipped bits that the tar and image formats cannot see. Counted once per sample.
+        if (!corrupt.has(`${r.shardUrl}@${r.offset}`)) bad.add({ reason: 'checksum_mismatch', shard: r.shardUrl, key: r.key });
+        corrupt.add(`${r.shardUrl}@${r.offset}`);
         return undefined;
       }
       return s;
