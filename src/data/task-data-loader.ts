@@ -73,7 +73,7 @@ export class TaskDataLoader {
     if (this.prefetched.has(id)) return;
     if (this.prefetched.size >= 2) this.prefetched.delete(this.prefetched.keys().next().value as string);
     const p = this.fetch(step, slot);
-    p.catch(() => undefined); // surfaced by loadTask if it is ever taken
+    p.catch(() => undefined); // loadTask retries a failed prefetch itself
     this.prefetched.set(id, p);
   }
 
@@ -94,7 +94,8 @@ export class TaskDataLoader {
     const id = `${step}/${slot}`;
     const pending = this.prefetched.get(id);
     this.prefetched.delete(id);
-    const fetched = await (pending ?? this.fetch(step, slot));
+    // A failed prefetch (say S3 was throttling a minute ago) gets one fresh try, not its old error.
+    const fetched = await (pending ? pending.catch(() => this.fetch(step, slot)) : this.fetch(step, slot));
     const n = fetched.planned.length;
     for (let start = 0; start < n; start += microBatchSize) {
       const end = Math.min(n, start + microBatchSize);
