@@ -11,8 +11,10 @@ import { parseS3Url } from './shard-urls.js';
  */
 export class S3Store {
   private readonly client: S3Client;
+  private readonly retry: RetryConfig;
 
-  constructor(private readonly config: S3Config, private readonly retry: RetryConfig) {
+  constructor(private readonly config: S3Config, retry: RetryConfig) {
+    this.retry = { ...retry, maxAttempts: config.maxAttempts };
     const options: S3ClientConfig = {
       region: config.region,
       forcePathStyle: config.forcePathStyle,
