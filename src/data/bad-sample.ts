@@ -17,6 +17,7 @@ export const BAD_SAMPLE_REASONS = [
   'zero_area_box', // a box has no area: the box is dropped
   'span_outside_caption', // a tokens_positive span is outside the caption: the span is dropped
   'missing_from_shard', // the index names a key that the ranged read did not contain (stale index)
+  'checksum_mismatch', // the sample's bytes differ from the CRC-32 in the index (bit rot, a replaced shard)
 ] as const;
 
 export type BadSampleReason = (typeof BAD_SAMPLE_REASONS)[number];

@@ -19,6 +19,8 @@ export interface SampleLocation {
   readonly key: string;
   readonly offset: number;
   readonly size: number;
+  /** From the index, when it has checksums. */
+  readonly crc32?: number;
 }
 
 export function datasetIndexFrom(name: string, shardUrls: readonly string[], shards: readonly ShardIndex[]): DatasetIndex {
@@ -50,5 +52,6 @@ export function locateSample(d: DatasetIndex, i: number): SampleLocation {
   const shard = d.shards[lo] as ShardIndex;
   const j = i - (d.starts[lo] ?? 0);
   if (j < 0 || j >= shard.keys.length) throw new RangeError(`sample ${i} is outside dataset ${d.name} (${datasetSize(d)} samples)`);
-  return { shardUrl: d.shardUrls[lo] as string, shard: lo, key: shard.keys[j] as string, offset: shard.offsets[j] as number, size: shard.sizes[j] as number };
+  const crc32 = shard.crc32s?.[j];
+  return { shardUrl: d.shardUrls[lo] as string, shard: lo, key: shard.keys[j] as string, offset: shard.offsets[j] as number, size: shard.sizes[j] as number, ...(crc32 === undefined ? {} : { crc32 }) };
 }

@@ -83,7 +83,8 @@ async function transform(bytes: Uint8Array, sizeFor: (w: number, h: number) => {
     if (flip) pipeline = pipeline.flop();
     raw = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new UndecodableImageError((err as Error).message);
+    // libvips repeats warnings on several lines: keep one line for logs and `verify` output.
+    throw new UndecodableImageError([...new Set((err as Error).message.split('\n').map((l) => l.trim()).filter(Boolean))].join('; '));
   }
   const { width, height, channels } = raw.info;
   return { pixels: toNormalizedChw(raw.data, width, height, channels, norm), width, height, originalWidth, originalHeight, flipped: flip };

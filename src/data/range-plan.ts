@@ -6,6 +6,7 @@ export interface SampleRead {
   readonly key: string;
   readonly offset: number;
   readonly size: number;
+  readonly crc32?: number;
 }
 
 /** One GET covering one or more samples of one shard. */

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import type { BadSampleCounter } from './bad-sample.js';
 import { readTarMembers, TarFormatError, type TarMember } from './tar-reader.js';
 
@@ -78,4 +79,14 @@ function splitMember(m: TarMember): { key: string; ext: string } | undefined {
   const base = m.name.slice(m.name.lastIndexOf('/') + 1);
   if (/^__[^/]*__/.test(base)) return undefined;
   return splitKey(m.name);
+}
+
+/**
+ * CRC-32 of a sample's member data, in tar order (headers excluded, so it does not depend on
+ * how the tar was written). Stored in the index; checked on every indexed read.
+ */
+export function sampleCrc32(files: ReadonlyMap<string, Uint8Array>): number {
+  let crc = 0;
+  for (const data of files.values()) crc = crc32(data, crc);
+  return crc >>> 0;
 }

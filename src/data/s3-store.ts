@@ -11,13 +11,17 @@ import { parseS3Url } from './shard-urls.js';
  */
 export class S3Store {
   private readonly client: S3Client;
+  private readonly retry: RetryConfig;
 
-  constructor(private readonly config: S3Config, private readonly retry: RetryConfig) {
+  constructor(private readonly config: S3Config, retry: RetryConfig) {
+    this.retry = { ...retry, maxAttempts: config.maxAttempts };
     const options: S3ClientConfig = {
       region: config.region,
       forcePathStyle: config.forcePathStyle,
       maxAttempts: 1,
-      requestHandler: { requestTimeout: config.requestTimeoutMs },
+      // requestTimeout alone only logs a warning: throwOnRequestTimeout makes a hung request an
+      // error we retry; socketTimeout covers a body that stops arriving after the headers.
+      requestHandler: { requestTimeout: config.requestTimeoutMs, socketTimeout: config.requestTimeoutMs, throwOnRequestTimeout: true },
     };
     if (config.endpoint) {
       options.endpoint = config.endpoint;

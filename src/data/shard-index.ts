@@ -1,7 +1,7 @@
 import { StorageError } from '../errors/index.js';
 import { BadSampleCounter } from './bad-sample.js';
 import type { ObjectStore } from './object-store.js';
-import { readSamples } from './raw-sample.js';
+import { readSamples, sampleCrc32 } from './raw-sample.js';
 
 /**
  * Where each sample of one shard sits, so a worker can fetch exactly its samples with ranged
@@ -20,6 +20,8 @@ export interface ShardIndex {
   readonly offsets: readonly number[];
   /** Bytes of each sample, headers and padding included (a valid tar fragment on its own). */
   readonly sizes: readonly number[];
+  /** CRC-32 of each sample's member data in tar order ({@link sampleCrc32}); absent in older indexes. */
+  readonly crc32s?: readonly number[];
 }
 
 export function indexUrlFor(shardUrl: string): string {
@@ -31,14 +33,16 @@ export async function buildShardIndex(store: ObjectStore, shardUrl: string, bad 
   const keys: string[] = [];
   const offsets: number[] = [];
   const sizes: number[] = [];
+  const crc32s: number[] = [];
   for await (const s of readSamples(store.stream(shardUrl), shardUrl, bad)) {
     keys.push(s.key);
     offsets.push(s.offset);
     sizes.push(s.size);
+    crc32s.push(sampleCrc32(s.files));
   }
   // The parser stops at the end-of-archive marker (or at damage), not at the last byte.
   const bytes = await store.size(shardUrl);
-  return { format: 'fiber-shard-index', version: 1, shard: basename(shardUrl), shardBytes: bytes, keys, offsets, sizes };
+  return { format: 'fiber-shard-index', version: 1, shard: basename(shardUrl), shardBytes: bytes, keys, offsets, sizes, crc32s };
 }
 
 /** Serialise an index deterministically (same shard, same bytes). */
@@ -54,7 +58,7 @@ export function parseShardIndex(text: string, where: string): ShardIndex {
     throw new StorageError(`${where} is not valid JSON; rebuild it with \`fiber data index\``, 'fiber.data.bad_index', { where }, { cause: err });
   }
   const n = v.keys?.length;
-  if (v.format !== 'fiber-shard-index' || v.version !== 1 || n === undefined || v.offsets?.length !== n || v.sizes?.length !== n || typeof v.shardBytes !== 'number') {
+  if (v.format !== 'fiber-shard-index' || v.version !== 1 || n === undefined || v.offsets?.length !== n || v.sizes?.length !== n || typeof v.shardBytes !== 'number' || (v.crc32s !== undefined && v.crc32s.length !== n)) {
     throw new StorageError(`${where} is not a fiber shard index (version 1); rebuild it with \`fiber data index\``, 'fiber.data.bad_index', { where });
   }
   return v as ShardIndex;

@@ -1,5 +1,6 @@
 import type { ObjectStore } from './object-store.js';
 import { encodeShardIndex, indexUrlFor, type ShardIndex } from './shard-index.js';
+import { sampleCrc32 } from './raw-sample.js';
 import { tarEnd, tarEntry } from './tar-writer.js';
 
 /** Settings for {@link ShardWriter}. */
@@ -29,6 +30,7 @@ export class ShardWriter {
   private keys: string[] = [];
   private offsets: number[] = [];
   private sizes: number[] = [];
+  private crc32s: number[] = [];
   private offset = 0;
   private readonly urls: string[] = [];
   private samples = 0;
@@ -48,6 +50,7 @@ export class ShardWriter {
     this.keys.push(key);
     this.offsets.push(start);
     this.sizes.push(this.offset - start);
+    this.crc32s.push(sampleCrc32(new Map(files.map(([ext, data]) => [ext, data]))));
     if (this.keys.length >= this.config.samplesPerShard) await this.flush();
   }
 
@@ -65,7 +68,7 @@ export class ShardWriter {
     const name = `${String(this.urls.length).padStart(6, '0')}.tar`;
     const url = `${this.config.out.replace(/\/+$/, '')}/${name}`;
     const tar = Buffer.concat([...this.members, tarEnd()]);
-    const index: ShardIndex = { format: 'fiber-shard-index', version: 1, shard: name, shardBytes: tar.length, keys: this.keys, offsets: this.offsets, sizes: this.sizes };
+    const index: ShardIndex = { format: 'fiber-shard-index', version: 1, shard: name, shardBytes: tar.length, keys: this.keys, offsets: this.offsets, sizes: this.sizes, crc32s: this.crc32s };
     await this.store.write(url, tar);
     await this.store.write(indexUrlFor(url), encodeShardIndex(index));
     this.urls.push(url);
@@ -75,6 +78,7 @@ export class ShardWriter {
     this.keys = [];
     this.offsets = [];
     this.sizes = [];
+    this.crc32s = [];
     this.offset = 0;
   }
 }

@@ -8,7 +8,7 @@ import { datasetSize, loadDatasetIndex, locateSample, type DatasetIndex } from '
 import { createObjectStore, type ObjectStore } from './object-store.js';
 import { prepareSample, type PreparedSample } from './prepare-sample.js';
 import { coalesceReads, type CoalescedRead, type SampleRead } from './range-plan.js';
-import { readSamples, type RawSample } from './raw-sample.js';
+import { readSamples, sampleCrc32, type RawSample } from './raw-sample.js';
 import { createRng, hashInts } from './rng.js';
 import { parseAnnotations } from './sample-annotations.js';
 import { planTask, type PlannedSample, type SamplePlanConfig } from './sample-plan.js';
@@ -73,7 +73,7 @@ export class TaskDataLoader {
     if (this.prefetched.has(id)) return;
     if (this.prefetched.size >= 2) this.prefetched.delete(this.prefetched.keys().next().value as string);
     const p = this.fetch(step, slot);
-    p.catch(() => undefined); // surfaced by loadTask if it is ever taken
+    p.catch(() => undefined); // loadTask retries a failed prefetch itself
     this.prefetched.set(id, p);
   }
 
@@ -94,7 +94,8 @@ export class TaskDataLoader {
     const id = `${step}/${slot}`;
     const pending = this.prefetched.get(id);
     this.prefetched.delete(id);
-    const fetched = await (pending ?? this.fetch(step, slot));
+    // A failed prefetch (say S3 was throttling a minute ago) gets one fresh try, not its old error.
+    const fetched = await (pending ? pending.catch(() => this.fetch(step, slot)) : this.fetch(step, slot));
     const n = fetched.planned.length;
     for (let start = 0; start < n; start += microBatchSize) {
       const end = Math.min(n, start + microBatchSize);
@@ -157,11 +158,18 @@ export class TaskDataLoader {
       await mapLimit(missing, this.config.read.concurrency, (s) => readGroup({ shardUrl: g.shardUrl, range: { offset: s.offset, length: s.size }, samples: [s] }));
     };
     await mapLimit(groups, this.config.read.concurrency, readGroup);
+    const corrupt = new Set<string>();
     const raw = reads.map((r) => {
       const s = found.get(`${r.shardUrl}@${r.offset}`);
       if (!s || s.key !== r.key) {
         // A damaged range is already counted; a key that simply is not there means a stale index.
         if (!bad.reports.some((b) => b.shard === r.shardUrl && b.key === r.key)) bad.add({ reason: 'missing_from_shard', shard: r.shardUrl, key: r.key });
+        return undefined;
+      }
+      if (r.crc32 !== undefined && sampleCrc32(s.files) !== r.crc32) {
+        // Flipped bits that the tar and image formats cannot see. Counted once per sample.
+        if (!corrupt.has(`${r.shardUrl}@${r.offset}`)) bad.add({ reason: 'checksum_mismatch', shard: r.shardUrl, key: r.key });
+        corrupt.add(`${r.shardUrl}@${r.offset}`);
         return undefined;
       }
       return s;

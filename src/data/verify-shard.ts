@@ -2,7 +2,8 @@ import { BadSampleCounter } from './bad-sample.js';
 import { cleanBoxes } from './grounding-targets.js';
 import { coarseImage, IMAGENET_NORMALIZATION, UndecodableImageError } from './image-transform.js';
 import type { ObjectStore } from './object-store.js';
-import { readSamples, type RawSample } from './raw-sample.js';
+import { readSamples, sampleCrc32, type RawSample } from './raw-sample.js';
+import type { ShardIndex } from './shard-index.js';
 import { parseAnnotations } from './sample-annotations.js';
 import { loadShardIndex } from './shard-index.js';
 
@@ -26,20 +27,29 @@ export async function verifyShard(store: ObjectStore, url: string, bad: BadSampl
   const offsets: number[] = [];
   let good = 0;
   const before = bad.total;
+  let index: ShardIndex | undefined;
+  let indexProblem: string | undefined;
+  try {
+    index = await loadShardIndex(store, url);
+  } catch (err) {
+    indexProblem = (err as Error).message;
+  }
+  // The index's checksums, by offset: a sample whose bytes changed since packing is bad even if
+  // it still decodes.
+  const crcAt = new Map(index?.crc32s ? index.offsets.map((o, i) => [o, index?.crc32s?.[i] as number]) : []);
   for await (const raw of readSamples(store.stream(url), url, bad)) {
     keys.push(raw.key);
     offsets.push(raw.offset);
+    const expected = crcAt.get(raw.offset);
+    if (expected !== undefined && sampleCrc32(raw.files) !== expected) {
+      bad.add({ reason: 'checksum_mismatch', shard: url, key: raw.key });
+      continue;
+    }
     if (await verifySample(raw, bad)) good++;
   }
   const samples = keys.length + countNewTarDamage(bad, before);
-  let indexProblem: string | undefined;
-  try {
-    const index = await loadShardIndex(store, url);
-    if (index.keys.length !== keys.length || index.keys.some((k, i) => k !== keys[i] || index.offsets[i] !== offsets[i])) {
-      indexProblem = `index lists ${index.keys.length} samples, shard has ${keys.length} readable ones at different offsets: rebuild with \`fiber data index\``;
-    }
-  } catch (err) {
-    indexProblem = (err as Error).message;
+  if (index && (index.keys.length !== keys.length || index.keys.some((k, i) => k !== keys[i] || index?.offsets[i] !== offsets[i]))) {
+    indexProblem = `index lists ${index.keys.length} samples, shard has ${keys.length} readable ones at different offsets: rebuild with \`fiber data index\``;
   }
   return { url, samples, good, ...(indexProblem ? { indexProblem } : {}) };
 }

@@ -14,7 +14,7 @@ import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 let s3: S3TestServer;
 let proxy: Server;
 let store: ObjectStore;
-let faults: Array<'slowdown' | 'internal' | 'reset'> = [];
+let faults: Array<'slowdown' | 'internal' | 'reset' | 'hang'> = [];
 let gets = 0;
 const payload = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 256));
 
@@ -24,6 +24,7 @@ before(async () => {
   proxy = createServer((req, res) => {
     if (req.method === 'GET') gets++;
     const fault = req.method === 'GET' ? faults.shift() : undefined;
+    if (fault === 'hang') return; // never answer: the client's request timeout must fire
     if (fault === 'slowdown' || fault === 'internal') {
       const [status, code] = fault === 'slowdown' ? [503, 'SlowDown'] : [500, 'InternalError'];
       res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0"?><Error><Code>${code}</Code><Message>injected</Message></Error>`);
@@ -45,11 +46,12 @@ before(async () => {
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   const endpoint = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
-  store = createObjectStore({ s3: { ...s3ConfigFromEnv({ FIBER_S3_ENDPOINT: endpoint }), credentials: s3.credentials }, retry: { ...DEFAULT_RETRY, baseDelayMs: 5, maxDelayMs: 20 } });
+  store = createObjectStore({ s3: { ...s3ConfigFromEnv({ FIBER_S3_ENDPOINT: endpoint }), credentials: s3.credentials, requestTimeoutMs: 400 }, retry: { ...DEFAULT_RETRY, baseDelayMs: 5, maxDelayMs: 20 } });
   await store.write(`s3://${s3.bucket}/retry/obj.bin`, payload);
 });
 after(async () => {
   await store.close();
+  proxy.closeAllConnections();
   proxy.close();
   await s3.close();
 });
@@ -60,6 +62,16 @@ test('ranged GETs survive SlowDown, InternalError and a reset mid-body (real SDK
   const got = await store.read(`s3://${s3.bucket}/retry/obj.bin`, { offset: 1000, length: 150_000 });
   assert.deepEqual(got, payload.subarray(1000, 151_000));
   assert.equal(gets, 4, 'three failures, then success');
+});
+
+test('a request that hangs times out and is retried', async () => {
+  faults = ['hang'];
+  gets = 0;
+  const t0 = Date.now();
+  const got = await store.read(`s3://${s3.bucket}/retry/obj.bin`, { offset: 10, length: 20 });
+  assert.deepEqual(got, payload.subarray(10, 30));
+  assert.equal(gets, 2);
+  assert.ok(Date.now() - t0 >= 350, 'waited for the timeout');
 });
 
 test('a whole-object stream resumes after a reset from the byte it reached', async () => {

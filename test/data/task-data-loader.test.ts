@@ -174,10 +174,14 @@ test('bad input over S3: corrupt image, bad JSON, empty caption, missing image a
   }
   const empty = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 0, globalBatchSize: 7, tasksPerStep: 7 }, { store });
   try {
-    const positions = empty.planned(0, 0).map((p) => p.sample);
-    const batch = await empty.loadTask(0, 0);
-    if (positions[0] !== 0) assert.ok(isEmptyBatch(batch), 'a task holding only a bad sample is an empty batch');
-    assert.equal(batch.pixelValues.length, batch.numSamples * 3 * 32 * 32);
+    // 7 slots of one sample each: the slot holding 'good' gets it, the six others get empty batches.
+    const batches = await Promise.all(Array.from({ length: 7 }, (_, t) => empty.loadTask(0, t)));
+    assert.deepEqual(batches.map((b) => (isEmptyBatch(b) ? '-' : b.keys[0])).filter((k) => k !== '-'), ['good']);
+    for (const b of batches.filter(isEmptyBatch)) {
+      assert.equal(b.pixelValues.length, 0);
+      assert.equal(b.inputIds.length, 0);
+      assert.equal(Object.values(b.skipped).reduce((a, n) => a + (n ?? 0), 0), 1, 'and says why');
+    }
   } finally {
     await empty.close();
   }
@@ -248,4 +252,33 @@ test('microBatches splits a task for gradient accumulation without changing a bi
   } finally {
     await loader.close();
   }
+});
+
+test('bytes flipped after packing are caught by the index CRC even where the JPEG still decodes', { skip }, async () => {
+  const dir = coco.dir as string;
+  const jpg = await readFile(join(dir, 'images', '000000000802.jpg'));
+  const { ShardWriter } = await import('../../src/data/shard-writer.js');
+  const { verifyShard } = await import('../../src/data/verify-shard.js');
+  const { BadSampleCounter } = await import('../../src/data/bad-sample.js');
+  const w = new ShardWriter(store, { out: `s3://${s3.bucket}/crc`, samplesPerShard: 10 });
+  for (const k of ['x', 'y']) await w.add(k, [['jpg', jpg], ['txt', Buffer.from(`sample ${k}`)]]);
+  const url = (await w.finish()).urls[0] as string;
+  const index = await loadShardIndex(store, url);
+  assert.equal(index.crc32s?.length, 2);
+  const bytes = Buffer.from(await store.read(url));
+  const inY = (index.offsets[1] as number) + 512 + 5488; // deep inside y's entropy-coded data
+  for (let i = inY; i < inY + 2000; i += 50) bytes[i] = (bytes[i] ?? 0) ^ 0xa5;
+  await store.write(url, bytes);
+  const loader = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 1, globalBatchSize: 2, tasksPerStep: 1 }, { store });
+  try {
+    const b = await loader.loadTask(0, 0);
+    assert.deepEqual(b.keys, ['x']);
+    assert.deepEqual(b.skipped, { checksum_mismatch: 1 });
+  } finally {
+    await loader.close();
+  }
+  const bad = new BadSampleCounter();
+  const v = await verifyShard(store, url, bad);
+  assert.equal(v.good, 1);
+  assert.deepEqual(bad.reports.map((r) => `${r.key}:${r.reason}`), ['y:checksum_mismatch']);
 });

@@ -8,5 +8,5 @@ import type { GlobalOptions } from '../program.js';
 export function dataContext(globals: GlobalOptions): { store: ObjectStore; log: Logger } {
   const log = createLogger({ level: globals.verbose ? 'debug' : (globals.logLevel ?? 'warn'), pretty: process.stderr.isTTY === true });
   const s3 = s3ConfigFromEnv(process.env);
-  return { store: createObjectStore({ s3, retry: { ...DEFAULT_RETRY, maxAttempts: s3.maxAttempts } }), log };
+  return { store: createObjectStore({ s3, retry: DEFAULT_RETRY }), log };
 }
