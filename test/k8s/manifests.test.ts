@@ -10,6 +10,7 @@ import {
 } from '../../src/ops/env-contract.js';
 import { K8S_DIR, OVERLAYS, id, kubectl, parseObjects, readObjects, readSnapshot, renderWithKubectl, type K8sObject, type OverlayName } from './render.js';
 import { schemaError } from './schema.js';
+import { unknownFieldProblems } from './strict-fields.js';
 
 /** Container name -> the fiber process it runs. Containers not listed (redis) are third-party. */
 const PROCESS_OF_CONTAINER: Record<string, FiberProcess> = { ps: 'ps', worker: 'worker', pretrain: 'pretrain' };
@@ -408,3 +409,24 @@ function runConfig(list: K8sObject[]): { preset: string } {
   assert.match(JSON.stringify(config.data), /s3:\/\//);
   return config as unknown as { preset: string };
 }
+
+describe('k8s manifests: no unknown fields', () => {
+  it('every object of both overlays, the Jobs and the Secret templates uses only API fields (type-checked)', () => {
+    const all = [
+      ...OVERLAYS.flatMap((overlay) => objects(overlay).map((object) => ({ label: `${overlay} ${id(object)}`, object }))),
+      ...[...JOB_FILES, SECRET_TEMPLATE].flatMap((file) => readObjects(file).map((object) => ({ label: `${file} ${id(object)}`, object }))),
+    ];
+    assert.deepEqual(unknownFieldProblems(all), []);
+  });
+
+  it('catches a misspelt field deep in a pod template', () => {
+    const worker = structuredClone(find(objects('cpu'), 'Deployment', 'fiber-worker'));
+    const sc = worker.spec.template.spec.containers[0].securityContext;
+    sc.readOnlyRootFileSystem = sc.readOnlyRootFilesystem;
+    delete sc.readOnlyRootFilesystem;
+    const problems = unknownFieldProblems([{ label: 'typo', object: worker }]);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]!.object, 'typo');
+    assert.match(problems[0]!.message, /readOnlyRootFileSystem/);
+  });
+});
