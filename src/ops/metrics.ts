@@ -87,6 +87,27 @@ export class FiberMetrics {
     if (config.nodeMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'fiber_node_' });
   }
 
+  /**
+   * Record one applied optimizer step: its duration, the samples it consumed and the resulting
+   * samples per second, so the three series always agree.
+   */
+  observeStep(stage: string, step: { readonly durationSeconds: number; readonly samples: number }): void {
+    if (!(step.durationSeconds >= 0) || !(step.samples >= 0)) {
+      throw new RangeError(`observeStep: durationSeconds and samples must be >= 0, got ${step.durationSeconds} and ${step.samples}`);
+    }
+    this.stepDuration.observe({ stage }, step.durationSeconds);
+    this.samplesTotal.inc({ stage }, step.samples);
+    if (step.durationSeconds > 0) this.samplesPerSecond.set({ stage }, step.samples / step.durationSeconds);
+  }
+
+  /**
+   * Set `fiber_queue_depth` for one queue from BullMQ's `queue.getJobCounts()` result
+   * (`{ waiting, active, delayed, failed, ... }`); states absent from `counts` keep their value.
+   */
+  setQueueDepth(queue: string, counts: Readonly<Record<string, number>>): void {
+    for (const [state, n] of Object.entries(counts)) this.queueDepth.set({ queue, state }, n);
+  }
+
   /** Prometheus text exposition of every series. */
   async text(): Promise<string> {
     return this.registry.metrics();

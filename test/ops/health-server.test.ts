@@ -4,6 +4,7 @@ import { startHealthServer } from '../../src/ops/health-server.js';
 import { createFiberMetrics } from '../../src/ops/metrics.js';
 import { opsSettingsFromEnv } from '../../src/ops/ops-env.js';
 import { ConfigError } from '../../src/errors/index.js';
+import { sample } from '../helpers/prometheus.js';
 
 async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; type: string | null }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
@@ -15,19 +16,6 @@ async function get(port: number, path: string, method = 'GET'): Promise<{ status
  * are Go floats, so NaN and Inf in any case (prom-client writes `Nan`, which Prometheus accepts).
  */
 const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.e+-]+|[Nn][Aa][Nn]|[+-]?[Ii]nf)( -?[0-9]+)?$/;
-
-/** The value of the sample `name` whose labels are exactly `labels` (in any order), or undefined. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got: Record<string, string> = {};
-    for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"/g)) got[pair[1]!] = pair[2]!;
-    const keys = Object.keys(labels);
-    if (keys.length === Object.keys(got).length && keys.every((k) => got[k] === labels[k])) return Number(m[3]);
-  }
-  return undefined;
-}
 
 describe('health server', () => {
   it('/healthz is 200 while the heartbeat is fresh and 503 once it is stale', async () => {
