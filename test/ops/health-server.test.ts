@@ -4,7 +4,7 @@ import { startHealthServer } from '../../src/ops/health-server.js';
 import { createFiberMetrics } from '../../src/ops/metrics.js';
 import { opsSettingsFromEnv } from '../../src/ops/ops-env.js';
 import { ConfigError } from '../../src/errors/index.js';
-import { sample } from '../helpers/prometheus.js';
+import { sample } from './prometheus-sample.js';
 
 async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; type: string | null }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });

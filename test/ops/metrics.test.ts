@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createFiberMetrics } from '../../src/ops/metrics.js';
-import { sample } from '../helpers/prometheus.js';
+import { sample } from './prometheus-sample.js';
 
 describe('FiberMetrics', () => {
   it('observeStep keeps step time, samples and samples/s consistent', async () => {
