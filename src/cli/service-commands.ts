@@ -22,7 +22,7 @@ export function registerServiceCommands(program: Command): void {
     .addOption(new Option('--port <port>', 'tensor port (0: any free port)').argParser(nonNegInt).env('FIBER_PS_PORT').default(7070))
     .addOption(new Option('--bind <host>', 'interface to listen on').env('FIBER_PS_BIND').default('0.0.0.0'))
     .addOption(new Option('--advertise-host <host>', 'name workers reach this shard by (default: the hostname)').env('FIBER_PS_ADVERTISE_HOST'))
-    .addOption(new Option('--metrics-port <port>', 'health and Prometheus metrics port (0: off)').argParser(nonNegInt).env('FIBER_METRICS_PORT').default(0))
+    .addOption(new Option('--metrics-port <port>', '/healthz, /readyz and Prometheus /metrics (default: FIBER_METRICS_PORT or 9090; 0: any free port)').argParser(nonNegInt))
     .addOption(redisUrlOption())
     .action(async (opts, cmd: Command) => (await import('./commands/ps.js')).ps(opts, await contextFor(cmd, true)));
 
@@ -30,7 +30,7 @@ export function registerServiceCommands(program: Command): void {
     .description('run a gradient worker: takes tasks from Redis, computes gradients, pushes them to the shards')
     .addOption(new Option('--id <id>', 'worker id shown by fiber status (default: hostname-pid)').env('FIBER_WORKER_ID'))
     .addOption(new Option('--lock-ms <ms>', 'task lock; a dead worker\'s task is redone after it expires').argParser(posInt).env('FIBER_TASK_LOCK_MS').default(30_000))
-    .addOption(new Option('--metrics-port <port>', 'health and Prometheus metrics port (0: off)').argParser(nonNegInt).env('FIBER_METRICS_PORT').default(0))
+    .addOption(new Option('--metrics-port <port>', '/healthz, /readyz and Prometheus /metrics (default: FIBER_METRICS_PORT or 9090; 0: any free port)').argParser(nonNegInt))
     .addOption(redisUrlOption())
     .action(async (opts, cmd: Command) => (await import('./commands/worker.js')).worker(opts, await contextFor(cmd, true)));
 }

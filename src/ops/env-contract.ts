@@ -81,6 +81,10 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'FIBER_PS_ADVERTISE_HOST', description: 'host name workers dial, published in Redis: the pod DNS name behind the headless Service', readBy: ['ps'], requiredFor: ['ps'], source: { kind: 'literal' } },
   { name: 'FIBER_WORKER_ID', description: 'worker id shown by fiber status (default: hostname)', readBy: ['worker'], requiredFor: [], source: { kind: 'downward' } },
   { name: 'FIBER_BACKEND', description: 'force a TensorFlow.js backend: tensorflow-gpu|tensorflow|wasm|cpu', readBy: ['worker'], requiredFor: [], source: { kind: 'config' } },
+  { name: 'FIBER_PS_BIND', description: 'interface the parameter server listens on', readBy: ['ps'], requiredFor: [], source: { kind: 'literal' }, defaultValue: '0.0.0.0' },
+  { name: 'FIBER_TASK_LOCK_MS', description: 'gradient-task lock (ms); a dead worker\'s task is redone after it expires', readBy: ['worker'], requiredFor: [], source: { kind: 'config' }, defaultValue: '30000' },
+  { name: 'FIBER_S3_FORCE_PATH_STYLE', description: 'path-style S3 URLs (default: on when FIBER_S3_ENDPOINT is set)', readBy: ALL, requiredFor: [], source: { kind: 'config' } },
+  { name: 'FIBER_FAULT_COMPUTE_BUSY_MS', description: 'fault injection for drills and tests: hold the compute thread this long per task', readBy: ['worker'], requiredFor: [], source: { kind: 'config' } },
   { name: 'FIBER_ALLOW_CPU_FALLBACK', description: '1 lets a GPU-image worker run without the native GPU backend', readBy: ['worker'], requiredFor: [], source: { kind: 'config' } },
 ];
 

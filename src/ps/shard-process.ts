@@ -24,6 +24,8 @@ export interface ShardProcessOptions {
   readonly log: Logger;
   /** How often the control record is read. @defaultValue 50 */
   readonly pollMs?: number;
+  /** Called after every control-loop pass that reached Redis: the liveness heartbeat. */
+  readonly onTick?: () => void;
 }
 
 interface Loaded {
@@ -102,6 +104,7 @@ export class ShardProcess {
       if (!active) {
         if (this.loaded) this.o.log.info({ run: this.loaded.active.run, stage: this.loaded.active.stage }, 'stage ended; slice released');
         this.loaded = null;
+        this.o.onTick?.();
         return;
       }
       if (active.epoch !== this.loaded?.active.epoch) {
@@ -110,6 +113,7 @@ export class ShardProcess {
         return;
       }
       await this.maybeSave(this.loaded);
+      this.o.onTick?.();
     } catch (err) {
       this.o.log.error({ err: (err as Error).message, shard: this.o.shard }, 'shard control loop');
     } finally {

@@ -64,6 +64,8 @@ export class TaskWorker {
   private closing: Promise<void> | null = null;
   /** Called on every heartbeat, e.g. to feed the liveness probe. */
   onHeartbeat: () => void = () => {};
+  /** Called after each task, for metrics. */
+  onTaskDone: (stage: string, seconds: number, outcome: 'ok' | 'stale' | 'error', skipped: Readonly<Record<string, number>>) => void = () => {};
 
   constructor(private readonly o: TaskWorkerOptions) {}
 
@@ -112,6 +114,9 @@ export class TaskWorker {
     this.state = 'busy';
     this.current = `${p.run}/${p.stage} step ${p.step} task ${p.task}`;
     void this.heartbeat();
+    const started = performance.now();
+    let outcome: 'ok' | 'stale' | 'error' = 'error';
+    let skipped: Readonly<Record<string, number>> = {};
     try {
       const active = await readJson<ActiveStage>(this.o.redis, psKeys.active);
       if (!active || active.run !== p.run || active.stage !== p.stage) {
@@ -133,6 +138,8 @@ export class TaskWorker {
         c.push(p.run, p.stage, p.step, p.task, out.samples, out.grad.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));
       const pushed = statuses.includes('accepted') ? 'accepted' : statuses.includes('duplicate') ? 'duplicate' : 'stale';
       this.tasksDone++;
+      outcome = pushed === 'stale' ? 'stale' : 'ok';
+      skipped = out.skipped;
       log.debug({ samples: out.samples, ms: Math.round(out.computeMs), pushed }, 'task done');
       return { samples: out.samples, lossSums: out.lossSums, skipped: out.skipped, worker: this.o.id, backend: this.compute.backend, computeMs: out.computeMs, pushed };
     } catch (err) {
@@ -143,6 +150,7 @@ export class TaskWorker {
     } finally {
       this.state = this.closing ? 'draining' : 'idle';
       this.current = null;
+      this.onTaskDone(p.stage, (performance.now() - started) / 1000, outcome, skipped);
     }
   }
 

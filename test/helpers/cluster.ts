@@ -15,7 +15,7 @@ export interface Proc {
 export function startFiber(name: string, args: string[], env: Record<string, string>): Proc {
   const child = spawn(process.execPath, [FIBER_BIN, ...args], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FIBER_PS_TOKEN: TEST_PS_TOKEN, FIBER_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, FIBER_PS_TOKEN: TEST_PS_TOKEN, FIBER_LOG_LEVEL: 'info', FIBER_METRICS_PORT: '0', ...env },
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -7,6 +7,8 @@ import { UsageError } from '../../errors/index.js';
 import { Coordinator } from '../../ps/coordinator.js';
 import { ShardProcess } from '../../ps/shard-process.js';
 import { connectRedis, redisConfigFromEnv } from '../../queue/redis-connection.js';
+import { startServiceOps, type ServiceOps } from '../../ops/service-ops.js';
+import { FIBER_VERSION } from '../program.js';
 import type { CliContext } from '../context.js';
 import { untilSignal } from '../signals.js';
 
@@ -16,7 +18,7 @@ export interface PsOptions {
   readonly port: number;
   readonly bind: string;
   readonly advertiseHost?: string;
-  readonly metricsPort: number;
+  readonly metricsPort?: number;
   readonly redisUrl?: string;
 }
 
@@ -33,13 +35,28 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
   const redisConfig = { ...redisConfigFromEnv(ctx.env, opts.redisUrl), connectTimeoutMs: 5000, reconnect: true };
   const { redis } = await connectRedis(redisConfig, log);
   const store = createObjectStore({ s3: s3ConfigFromEnv(ctx.env), retry: DEFAULT_RETRY });
+  let ops: ServiceOps | null = null;
+  let reported = { push: 0, pull: 0 };
   const proc = new ShardProcess({
     shard, numShards: opts.shards, token, bindHost: opts.bind, advertiseHost: opts.advertiseHost ?? hostname(), port: opts.port, redis, store, log,
+    onTick: () => {
+      if (!ops) return;
+      ops.heartbeat();
+      const label = { shard: String(shard) };
+      ops.metrics.pushBytes.inc(label, proc.stats.pushBytes - reported.push);
+      ops.metrics.pullBytes.inc(label, proc.stats.pullBytes - reported.pull);
+      reported = { push: proc.stats.pushBytes, pull: proc.stats.pullBytes };
+    },
   });
   let coordinator: Coordinator | null = null;
   let workerRedis: Redis | null = null;
   try {
     await proc.start();
+    ops = await startServiceOps({
+      process: 'ps', env: ctx.env, ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), labels: { shard: String(shard) },
+      isReady: () => (redis.status === 'ready' ? true : { ready: false, reason: `redis ${redis.status}` }), version: FIBER_VERSION, log,
+    });
+    log.info({ metricsPort: ops.health.port }, 'health and metrics serving');
     if (shard === 0) {
       workerRedis = (await connectRedis(redisConfig, log)).redis;
       coordinator = new Coordinator({ numShards: opts.shards, redis, workerRedis, store, log: log.child({ role: 'coordinator' }) });
@@ -50,6 +67,7 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
     log.warn({ signal }, 'stopping');
     if (signal === 'SIGTERM') await proc.preempt(PREEMPT_WAIT_MS);
   } finally {
+    await ops?.close();
     await coordinator?.close();
     await proc.close();
     await store.close();
