@@ -6,6 +6,9 @@ import { MODEL_PRESETS, type ModelPresetName } from '../model/model-config.js';
  * change only what a single machine needs (sizes, batch, steps, and a higher LR for from-scratch
  * training of small models).
  *
+ * The fine stage trains on squares of model.imageSize (docs/decisions.md, "fine-stage image size"),
+ * so its multi-scale sizes stay within it.
+ *
  * Plain objects (not RunConfig) because they are merged with user input before validation.
  */
 export type PresetName = ModelPresetName;
@@ -60,17 +63,17 @@ const PRESETS: Record<PresetName, () => Plain> = {
   'fiber-base': () => preset('fiber-base', {
     coarseBatch: [4096, 8, 64], fineBatch: [64, 1, 64], coarseSteps: 100_000, fineSteps: 800_000,
     coarseLr: 1e-5, fineLr: 1e-4, fineWarmup: 2000, maxTextLen: 40, fineMaxTextLen: 256,
-    minSizes: [480, 512, 544, 576, 608, 640, 672, 704, 736, 768, 800], maxSize: 1333, everySteps: 2500,
+    minSizes: [288, 320, 352, 384], maxSize: 384, everySteps: 2500,
   }),
   'fiber-small': () => preset('fiber-small', {
     coarseBatch: [64, 8, 4], fineBatch: [16, 2, 4], coarseSteps: 5000, fineSteps: 5000,
     coarseLr: 1e-4, fineLr: 1e-4, fineWarmup: 200, maxTextLen: 40, fineMaxTextLen: 64,
-    minSizes: [224, 256, 288, 320], maxSize: 512, everySteps: 500,
+    minSizes: [96, 112, 128], maxSize: 128, everySteps: 500,
   }),
   'fiber-tiny': () => preset('fiber-tiny', {
     coarseBatch: [16, 4, 2], fineBatch: [8, 2, 2], coarseSteps: 200, fineSteps: 200,
     coarseLr: 5e-4, fineLr: 5e-4, fineWarmup: 20, maxTextLen: 24, fineMaxTextLen: 32,
-    minSizes: [96, 128], maxSize: 160, everySteps: 50,
+    minSizes: [48, 56, 64], maxSize: 64, everySteps: 50,
   }),
 };
 

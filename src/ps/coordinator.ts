@@ -155,7 +155,9 @@ export class Coordinator {
       const s = await readShards(this.o.redis, S);
       return s.every((x) => x !== null) ? s.map((x) => x!) : undefined;
     }, { intervalMs: 100, timeoutMs: waitMs, what: `waiting for ${S} parameter-server shards to register`, signal });
-    const epoch = String(await this.o.redis.incr(psKeys.epochCounter(p.run, stage)));
+    // Epoch ids are unique across runs and stages (they name Redis keys); the per-stage count is for people.
+    const [[, seq]] = (await this.o.redis.multi().incr(psKeys.epochSeq).incr(psKeys.epochCounter(p.run, stage)).exec()) as [[null, number], [null, number]];
+    const epoch = String(seq);
     const active: ActiveStage = { epoch, run: p.run, stage, configHash: p.configHash, config, numShards: S, loadFrom, startStep, shardLives: shards.map((s) => s.startedAt) };
     await this.o.redis.set(psKeys.active, JSON.stringify(active));
     log.info({ epoch, startStep, shards: shards.map((s) => `${s.host}:${s.port}`) }, 'stage active');

@@ -24,6 +24,9 @@ export const SHARD_HEARTBEAT_MS = 5000;
 export const psKeys = {
   shard: (i: number) => `fiber:ps:shard:${i}`,
   active: 'fiber:ps:active',
+  /** Global sequence of epoch ids. */
+  epochSeq: 'fiber:ps:epoch-seq',
+  /** How many epochs a stage took (1 + restarts). */
   epochCounter: (run: string, stage: string) => `fiber:ps:epochs:${run}:${stage}`,
   epoch: (e: string) => `fiber:ps:epoch:${e}`,
   ready: (e: string) => `fiber:ps:epoch:${e}:ready`,

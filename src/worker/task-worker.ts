@@ -40,7 +40,8 @@ export interface WorkerRecord {
 export const WORKERS_KEY = 'fiber:workers';
 
 interface Connected {
-  readonly epoch: string;
+  /** run/stage/epoch the connections and layout belong to. */
+  readonly key: string;
   readonly lives: readonly string[];
   readonly clients: ShardClient[];
   readonly layout: ShardLayout;
@@ -177,14 +178,15 @@ export class TaskWorker {
   private async connect(active: ActiveStage): Promise<Connected> {
     const shards = await readShards(this.o.redis, active.numShards);
     const lives = shards.map((s) => s?.startedAt ?? '');
-    if (this.conn && this.conn.epoch === active.epoch && lives.every((l, i) => l === this.conn!.lives[i])) return this.conn;
+    const key = `${active.run}/${active.stage}/${active.epoch}`;
+    if (this.conn && this.conn.key === key && lives.every((l, i) => l === this.conn!.lives[i])) return this.conn;
     this.dropConnections();
     if (shards.some((s) => s === null)) throw new FiberError('fiber.ps.unreachable', 'runtime', 'not every parameter-server shard is registered');
     const specs = paramSpecs(active.config.model, active.stage);
     const layout = planLayout(specs, active.numShards);
     if (layout.totalElements !== specs.reduce((n, s) => n + numel(s.shape), 0)) throw new Error('layout mismatch');
     const clients = await Promise.all((shards as ShardRecord[]).map((s) => ShardClient.connect({ shard: s.shard, host: s.host, port: s.port }, this.o.token)));
-    this.conn = { epoch: active.epoch, lives, clients, layout };
+    this.conn = { key, lives, clients, layout };
     this.version = null;
     return this.conn;
   }

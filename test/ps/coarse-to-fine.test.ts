@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
+import { packDataset } from '../../src/data/pack-dataset.js';
+import { readCocoDevInput } from '../../src/data/pack-sources.js';
+import { loadNamedWeights } from '../../src/ps/checkpoint-io.js';
+import { runFiber } from '../helpers/cli.js';
+import { startCluster, waitForStage } from '../helpers/cluster.js';
+import { cocoDevDir } from '../helpers/coco-dev.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+
+/**
+ * A coarse stage then a fine stage of fiber-tiny on packed coco-dev, with 2 shards and 2 workers:
+ * the fine stage waits for the coarse one, starts from its final checkpoint, keeps the shared
+ * weights, drops the coarse heads, trains its own head, and both stages' losses fall.
+ */
+const coco = cocoDevDir();
+
+describe('coarse then fine (real processes)', { skip: coco.skip, timeout: 900_000 }, () => {
+  let redis: TestRedis;
+  let store: ObjectStore;
+  const root = mkdtempSync(join(tmpdir(), 'fiber-c2f-'));
+  let coarse: Record<string, string>;
+  let fine: Record<string, string>;
+  const STEPS = 40;
+
+  before(async () => {
+    redis = await startRedis();
+    store = createObjectStore();
+    const input = await readCocoDevInput(join(coco.dir!, 'images'), join(coco.dir!, 'annotations.jsonl'));
+    const packed = await packDataset(input, store, { out: join(root, 'data'), samplesPerShard: 64 });
+    const sets = [
+      `data.coarse.shards=${packed.coarse!.pattern}`, `data.fine.shards=${packed.fine!.pattern}`,
+      `optimizer.coarse.totalSteps=${STEPS}`, `optimizer.fine.totalSteps=${STEPS}`, 'optimizer.fine.warmupSteps=4',
+      'optimizer.coarse.lr=1e-3', 'optimizer.fine.lr=1e-3',
+      'batch.coarse.globalBatch=4', 'batch.coarse.microBatch=2', 'batch.coarse.tasksPerStep=2',
+      'batch.fine.globalBatch=4', 'batch.fine.microBatch=2', 'batch.fine.tasksPerStep=2',
+      `checkpoint.uri=${join(root, 'ckpt')}`, 'checkpoint.everySteps=20',
+    ].flatMap((s) => ['--set', s]);
+    const cluster = startCluster(redis.url, 2, 2);
+    try {
+      for (const stage of ['coarse', 'fine']) {
+        const res = await runFiber(['pretrain', '--stage', stage, '--preset', 'fiber-tiny', '--run', 'c2f', ...sets], { FIBER_REDIS_URL: redis.url });
+        assert.equal(res.code, 0, res.stderr);
+      }
+      coarse = await waitForStage(redis.client, 'c2f', 'coarse', 800_000);
+      fine = await waitForStage(redis.client, 'c2f', 'fine', 800_000);
+      assert.equal(coarse.state, 'completed', `${coarse.error}\n${cluster.logs()}`);
+      assert.equal(fine.state, 'completed', `${fine.error}\n${cluster.logs()}`);
+    } finally {
+      await cluster.stop();
+    }
+  });
+  after(async () => {
+    await store.close();
+    await redis.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('the fine stage starts from the coarse checkpoint: shared weights equal, coarse heads dropped', async () => {
+    assert.equal(fine.init, coarse.checkpoint);
+    const c = await loadNamedWeights(store, coarse.checkpoint!);
+    const f0 = await loadNamedWeights(store, join(root, 'ckpt', 'c2f', 'fine', 'step-00000000'));
+    const shared = [...f0.keys()].filter((k) => c.has(k));
+    assert.ok(shared.some((k) => k.startsWith('vit_model.')) && shared.some((k) => k.startsWith('text_transformer.')) && shared.some((k) => k.includes('i2t')) && shared.some((k) => k.includes('t2i')));
+    for (const k of shared) assert.deepEqual(Buffer.from(f0.get(k)!.buffer), Buffer.from(c.get(k)!.buffer), `${k} carried over bit for bit`);
+    const coarseOnly = [...c.keys()].filter((k) => !f0.has(k));
+    const fineOnly = [...f0.keys()].filter((k) => !c.has(k));
+    assert.ok(coarseOnly.some((k) => k.includes('itm') || k.includes('mlm')), `coarse heads dropped: ${coarseOnly.slice(0, 5).join(', ')}`);
+    assert.ok(fineOnly.length > 0, 'the fine head is new');
+    const fEnd = await loadNamedWeights(store, fine.checkpoint!);
+    assert.ok(fineOnly.some((k) => !Buffer.from(fEnd.get(k)!.buffer).equals(Buffer.from(f0.get(k)!.buffer))), 'the fine head was trained');
+  });
+
+  it('the loss falls in both stages', async () => {
+    for (const stage of ['coarse', 'fine']) {
+      const steps = (await redis.client.lrange(`fiber:metrics:c2f:${stage}`, 0, -1)).map((l) => JSON.parse(l) as { step: number; losses: { total: number } });
+      assert.equal(steps.length, STEPS);
+      const mean = (xs: typeof steps) => xs.reduce((a, s) => a + s.losses.total, 0) / xs.length;
+      const first = mean(steps.slice(0, 5));
+      const last = mean(steps.slice(-5));
+      assert.ok(last < first * 0.9, `${stage}: mean loss of the first 5 steps ${first.toFixed(3)}, of the last 5 ${last.toFixed(3)}`);
+    }
+  });
+});
