@@ -12,6 +12,12 @@ export function renderStatus(report: StatusReport, opts: RenderOptions): string 
   const lines: string[] = [];
   if (report.runs.length === 0) lines.push('No runs yet. Submit one with: fiber pretrain --stage coarse --config run.yaml');
   for (const run of report.runs) lines.push(...renderRun(run, paint), '');
+  if (report.workers.length > 0) {
+    lines.push(`workers ${'id'.padEnd(24)} ${'host'.padEnd(16)} ${'backend'.padEnd(14)} ${'state'.padEnd(9)} ${'tasks'.padStart(6)}  last heartbeat`);
+    for (const w of report.workers) {
+      lines.push(`        ${w.id.padEnd(24)} ${w.host.padEnd(16)} ${w.backend.padEnd(14)} ${paint(w.state === 'lost' ? 'failed' : w.state === 'busy' ? 'running' : 'queued', w.state.padEnd(9))} ${String(w.tasksDone).padStart(6)}  ${short(w.lastHeartbeat)}${w.task ? `  (${w.task})` : ''}`);
+    }
+  }
   lines.push(`queues  stages: ${counts(report.queues.stages)}   tasks: ${counts(report.queues.tasks)}`);
   lines.push(`redis   ${report.redis.url} (${report.redis.version})   at ${report.generatedAt}`);
   return lines.join('\n');

@@ -13,10 +13,11 @@ export interface StatusSources {
 
 /** One consistent-enough snapshot of every run (or one) and the queues, for `fiber status`. */
 export async function collectStatus(src: StatusSources, runName: string | undefined, now: Date): Promise<StatusReport> {
-  const [records, stages, tasks] = await Promise.all([
+  const [records, stages, tasks, workers] = await Promise.all([
     runName ? src.registry.get(runName).then((r) => (r ? [r] : [])) : src.registry.list(),
     counts(src.stageQueue),
     counts(src.taskQueue),
+    src.registry.workers(),
   ]);
   return {
     schema: STATUS_SCHEMA,
@@ -24,8 +25,13 @@ export async function collectStatus(src: StatusSources, runName: string | undefi
     redis: src.redis,
     queues: { stages, tasks },
     runs: records.map(runStatus),
+    workers: workers.map((w) => (now.getTime() - Date.parse(w.lastHeartbeat) > WORKER_LOST_MS && w.state !== 'stopped' ? { ...w, state: 'lost' } : w))
+      .sort((a, b) => b.lastHeartbeat.localeCompare(a.lastHeartbeat)),
   };
 }
+
+/** A worker silent this long is shown as lost (it heartbeats every 2 s). */
+export const WORKER_LOST_MS = 30_000;
 
 async function counts(queue: Queue): Promise<QueueCounts> {
   const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');

@@ -19,6 +19,9 @@ export const registryKeys = {
   stage: (run: string, stage: StageName) => `fiber:registry:run:${run}:stage:${stage}`,
 } as const;
 
+/** HASH worker id -> heartbeat record (JSON), written by every `fiber worker` every 2 s. */
+export const WORKERS_KEY = 'fiber:workers';
+
 /** Run names are DNS-label-like so they fit in k8s labels, S3 prefixes and BullMQ job ids. */
 export const RUN_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { StageName } from '../config/index.js';
 import { STAGE_NAMES } from '../config/index.js';
-import { registryKeys } from './keys.js';
+import { registryKeys, WORKERS_KEY } from './keys.js';
+import type { WorkerStatus } from './status-report.js';
 
 /** Life of a stage. `waiting`: a fine stage held until its run's coarse stage completes. */
 export const STAGE_STATES = ['waiting', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -150,6 +151,19 @@ export class RunRegistry {
   /** Run names, newest first. */
   async names(limit = 100): Promise<string[]> {
     return this.redis.zrevrange(registryKeys.runs, 0, limit - 1);
+  }
+
+  /** Worker heartbeat records (written by src/worker/task-worker.ts under WORKERS_KEY). */
+  async workers(): Promise<WorkerStatus[]> {
+    const h = await this.redis.hgetall(WORKERS_KEY);
+    return Object.values(h).flatMap((v) => {
+      try {
+        const w = JSON.parse(v) as WorkerStatus;
+        return [{ id: w.id, host: w.host, backend: w.backend, state: w.state, task: w.task ?? null, tasksDone: w.tasksDone ?? 0, lastHeartbeat: w.lastHeartbeat }];
+      } catch {
+        return [];
+      }
+    });
   }
 
   async list(limit = 100): Promise<RunRecord[]> {

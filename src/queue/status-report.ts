@@ -48,10 +48,23 @@ export interface RunStatus {
   readonly stages: readonly StageStatus[];
 }
 
+export interface WorkerStatus {
+  readonly id: string;
+  readonly host: string;
+  readonly backend: string;
+  /** idle, busy, draining, stopped; `lost` when its heartbeat is older than 30 s. */
+  readonly state: string;
+  readonly task: string | null;
+  readonly tasksDone: number;
+  readonly lastHeartbeat: string;
+}
+
 export interface StatusReport {
   readonly schema: typeof STATUS_SCHEMA;
   readonly generatedAt: string;
   readonly redis: { readonly url: string; readonly version: string };
   readonly queues: { readonly stages: QueueCounts; readonly tasks: QueueCounts };
   readonly runs: readonly RunStatus[];
+  /** Every worker that has reported, newest heartbeat first. */
+  readonly workers: readonly WorkerStatus[];
 }

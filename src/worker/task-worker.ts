@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { FiberError, isFiberError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { paramSpecs } from '../model/param-spec.js';
-import { QUEUE_PREFIX, TASKS_QUEUE } from '../queue/keys.js';
+import { QUEUE_PREFIX, TASKS_QUEUE, WORKERS_KEY } from '../queue/keys.js';
 import { numel } from '../ps/param-spec.js';
 import { ShardClient } from '../ps/shard-client.js';
 import { planLayout, type ShardLayout } from '../ps/shard-layout.js';
@@ -37,7 +37,6 @@ export interface WorkerRecord {
   readonly lastHeartbeat: string;
 }
 
-export const WORKERS_KEY = 'fiber:workers';
 
 interface Connected {
   /** run/stage/epoch the connections and layout belong to. */

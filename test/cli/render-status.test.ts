@@ -12,7 +12,7 @@ const stage = (over: Partial<StageStatus>): StageStatus => ({
 });
 const report = (runs: RunStatus[]): StatusReport => ({
   schema: 'fiber.status/v1', generatedAt: '2026-01-01T00:00:05.000Z', redis: { url: 'redis://h:6379', version: '7.0.15' },
-  queues: { stages: counts, tasks: counts }, runs,
+  queues: { stages: counts, tasks: counts }, runs, workers: [],
 });
 const run = (stages: StageStatus[], state = stages[0]!.state): RunStatus => ({
   name: 'r1', state, preset: 'fiber-tiny', configHash: 'abc', createdAt: '2026-01-01T00:00:00.000Z', cancelledAt: null, stages,
@@ -46,6 +46,15 @@ describe('renderStatus', () => {
     assert.match(renderStatus(report([]), { color: false }), /No runs yet\. Submit one with: fiber pretrain/);
     assert.doesNotMatch(renderStatus(report([run([stage({})])]), { color: false }), /\x1b\[/);
     assert.match(renderStatus(report([run([stage({})])]), { color: true }), /\x1b\[36m/);
+  });
+
+  it('lists workers with their backend, state and last heartbeat', () => {
+    const text = renderStatus({ ...report([]), workers: [
+      { id: 'w-1', host: 'node-a', backend: 'wasm', state: 'busy', task: 'r1/coarse step 3 task 1', tasksDone: 12, lastHeartbeat: '2026-01-01T00:00:04.000Z' },
+      { id: 'w-2', host: 'node-b', backend: 'tensorflow-gpu', state: 'lost', task: null, tasksDone: 3, lastHeartbeat: '2025-12-31T23:00:00.000Z' },
+    ] }, { color: false });
+    assert.match(text, /w-1 +node-a +wasm +busy +12 {2}2026-01-01 00:00:04Z {2}\(r1\/coarse step 3 task 1\)/);
+    assert.match(text, /w-2 +node-b +tensorflow-gpu +lost +3/);
   });
 
   it('formats durations', () => {

@@ -124,8 +124,11 @@ describe('submitStage / promoteWaitingStage / cancelRun (real Redis, real BullMQ
     await submitStage(registry, queue, request());
     await registry.transition('r1', 'coarse', ['queued'], 'running', { startedAt: '2026-01-01T00:00:01Z' });
     await registry.updateStage('r1', 'coarse', { step: '50', samplesPerSec: '16', lr: '0.0005', 'loss.itc': '2.5', 'loss.mlm': '7.25', 'skipped.bad_image': '3' });
+    const now = new Date();
+    await redis.hset('fiber:workers', 'w-live', JSON.stringify({ id: 'w-live', host: 'h', backend: 'wasm', state: 'busy', task: 'r1/coarse step 50 task 0', tasksDone: 7, lastHeartbeat: new Date(now.getTime() - 2000).toISOString() }));
+    await redis.hset('fiber:workers', 'w-gone', JSON.stringify({ id: 'w-gone', host: 'h', backend: 'wasm', state: 'busy', task: null, tasksDone: 1, lastHeartbeat: new Date(now.getTime() - 60_000).toISOString() }));
     const taskQueue = openTaskQueue(redis);
-    const report = await collectStatus({ registry, stageQueue: queue, taskQueue, redis: { url: server.url, version: '7' } }, undefined, new Date());
+    const report = await collectStatus({ registry, stageQueue: queue, taskQueue, redis: { url: server.url, version: '7' } }, undefined, now);
     await taskQueue.close();
     const s = report.runs[0]!.stages[0]!;
     assert.equal(report.schema, 'fiber.status/v1');
@@ -134,5 +137,6 @@ describe('submitStage / promoteWaitingStage / cancelRun (real Redis, real BullMQ
     assert.deepEqual(s.skipped, { bad_image: 3 });
     assert.equal(s.etaSeconds, 150, '(200-50) steps x 16 samples / 16 samples/s');
     assert.equal(report.queues.stages.waiting, 1);
+    assert.deepEqual(report.workers.map((w) => [w.id, w.state, w.tasksDone]), [['w-live', 'busy', 7], ['w-gone', 'lost', 1]]);
   });
 });
