@@ -78,8 +78,12 @@ export class ShardProcess {
     const atVersion = l.state.version;
     await this.o.redis.set(psKeys.preempt(l.active.epoch), String(this.o.shard), 'EX', 3600);
     this.o.log.warn({ shard: this.o.shard, version: atVersion }, 'SIGTERM: waiting for a checkpoint before exit');
+    // The coordinator clears the flag once the checkpoint (files, manifest, latest) is committed.
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && this.loaded === l && l.savedStep < atVersion) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && this.loaded === l && (l.savedStep < atVersion || (await this.o.redis.exists(psKeys.preempt(l.active.epoch))) === 1)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (Date.now() >= deadline) this.o.log.error({ shard: this.o.shard }, 'no checkpoint before the preemption deadline: up to checkpoint.everySteps steps will be redone');
   }
 
   close(): Promise<void> {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
+import { DEFAULT_RETRY } from '../../src/data/retry.js';
+import { DEFAULT_S3_CONFIG } from '../../src/data/s3-config.js';
 import { packDataset } from '../../src/data/pack-dataset.js';
 import { readCocoDevInput } from '../../src/data/pack-sources.js';
 import { loadNamedWeights } from '../../src/ps/checkpoint-io.js';
@@ -11,9 +11,11 @@ import { runFiber } from '../helpers/cli.js';
 import { startCluster, waitForStage } from '../helpers/cluster.js';
 import { cocoDevDir } from '../helpers/coco-dev.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
 /**
- * A coarse stage then a fine stage of fiber-tiny on packed coco-dev, with 2 shards and 2 workers:
+ * A coarse stage then a fine stage of fiber-tiny on packed coco-dev, with 2 shards and 2 workers,
+ * shards and checkpoints on an S3-compatible server through the AWS SDK:
  * the fine stage waits for the coarse one, starts from its final checkpoint, keeps the shared
  * weights, drops the coarse heads, trains its own head, and both stages' losses fall.
  */
@@ -21,29 +23,31 @@ const coco = cocoDevDir();
 
 describe('coarse then fine (real processes)', { skip: coco.skip, timeout: 900_000 }, () => {
   let redis: TestRedis;
+  let s3: S3TestServer;
   let store: ObjectStore;
-  const root = mkdtempSync(join(tmpdir(), 'fiber-c2f-'));
   let coarse: Record<string, string>;
   let fine: Record<string, string>;
-  const STEPS = 40;
+  const STEPS = 50;
 
   before(async () => {
     redis = await startRedis();
-    store = createObjectStore();
+    s3 = await startS3Server();
+    store = createObjectStore({ s3: { ...DEFAULT_S3_CONFIG, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials }, retry: DEFAULT_RETRY });
     const input = await readCocoDevInput(join(coco.dir!, 'images'), join(coco.dir!, 'annotations.jsonl'));
-    const packed = await packDataset(input, store, { out: join(root, 'data'), samplesPerShard: 64 });
+    const packed = await packDataset(input, store, { out: `s3://${s3.bucket}/data`, samplesPerShard: 64 });
+    const ckpt = `s3://${s3.bucket}/ckpt`;
     const sets = [
       `data.coarse.shards=${packed.coarse!.pattern}`, `data.fine.shards=${packed.fine!.pattern}`,
       `optimizer.coarse.totalSteps=${STEPS}`, `optimizer.fine.totalSteps=${STEPS}`, 'optimizer.fine.warmupSteps=4',
       'optimizer.coarse.lr=1e-3', 'optimizer.fine.lr=1e-3',
       'batch.coarse.globalBatch=4', 'batch.coarse.microBatch=2', 'batch.coarse.tasksPerStep=2',
       'batch.fine.globalBatch=4', 'batch.fine.microBatch=2', 'batch.fine.tasksPerStep=2',
-      `checkpoint.uri=${join(root, 'ckpt')}`, 'checkpoint.everySteps=20',
+      `checkpoint.uri=${ckpt}`, 'checkpoint.everySteps=20',
     ].flatMap((s) => ['--set', s]);
-    const cluster = startCluster(redis.url, 2, 2);
+    const cluster = startCluster(redis.url, 2, 2, s3.env);
     try {
       for (const stage of ['coarse', 'fine']) {
-        const res = await runFiber(['pretrain', '--stage', stage, '--preset', 'fiber-tiny', '--run', 'c2f', ...sets], { FIBER_REDIS_URL: redis.url });
+        const res = await runFiber(['pretrain', '--stage', stage, '--preset', 'fiber-tiny', '--run', 'c2f', ...sets], { FIBER_REDIS_URL: redis.url, ...s3.env });
         assert.equal(res.code, 0, res.stderr);
       }
       coarse = await waitForStage(redis.client, 'c2f', 'coarse', 800_000);
@@ -56,14 +60,15 @@ describe('coarse then fine (real processes)', { skip: coco.skip, timeout: 900_00
   });
   after(async () => {
     await store.close();
+    await s3.close();
     await redis.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('the fine stage starts from the coarse checkpoint: shared weights equal, coarse heads dropped', async () => {
     assert.equal(fine.init, coarse.checkpoint);
     const c = await loadNamedWeights(store, coarse.checkpoint!);
-    const f0 = await loadNamedWeights(store, join(root, 'ckpt', 'c2f', 'fine', 'step-00000000'));
+    assert.match(coarse.checkpoint!, /^s3:\/\//);
+    const f0 = await loadNamedWeights(store, `s3://${s3.bucket}/ckpt/c2f/fine/step-00000000`);
     const shared = [...f0.keys()].filter((k) => c.has(k));
     assert.ok(shared.some((k) => k.startsWith('vit_model.')) && shared.some((k) => k.startsWith('text_transformer.')) && shared.some((k) => k.includes('i2t')) && shared.some((k) => k.includes('t2i')));
     for (const k of shared) assert.deepEqual(Buffer.from(f0.get(k)!.buffer), Buffer.from(c.get(k)!.buffer), `${k} carried over bit for bit`);

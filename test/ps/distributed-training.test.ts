@@ -36,19 +36,20 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
   });
 
   const STEPS = 3;
-  const sets = (ckpt: string) => [
+  const sets = (ckpt: string, everySteps: number) => [
     '--set', `data.coarse.shards=${shardsPattern}`, '--set', `optimizer.coarse.totalSteps=${STEPS}`,
     '--set', 'batch.coarse.globalBatch=8', '--set', 'batch.coarse.microBatch=2', '--set', 'batch.coarse.tasksPerStep=2',
-    '--set', `checkpoint.uri=${ckpt}`, '--set', 'checkpoint.everySteps=1', '--set', 'optimizer.coarse.gradClipNorm=1',
+    '--set', `checkpoint.uri=${ckpt}`, '--set', `checkpoint.everySteps=${everySteps}`, '--set', 'optimizer.coarse.gradClipNorm=1',
   ];
 
   /** One coarse stage on S shards and W workers; returns the final weights' sha256. */
-  async function train(name: string, S: number, W: number, disturb?: (c: Cluster) => Promise<void>, env: Record<string, string> = {}): Promise<string> {
+  interface TrainOptions { disturb?: (c: Cluster) => Promise<void>; env?: Record<string, string>; everySteps?: number }
+  async function train(name: string, S: number, W: number, { disturb, env = {}, everySteps = 1 }: TrainOptions = {}): Promise<string> {
     await redis.flush();
     const ckpt = join(root, name);
     const cluster = startCluster(redis.url, S, W, { FIBER_TASK_LOCK_MS: '4000', ...env });
     try {
-      const sub = await runFiber(['pretrain', '--stage', 'coarse', '--preset', 'fiber-tiny', '--run', name, ...sets(ckpt)], { FIBER_REDIS_URL: redis.url });
+      const sub = await runFiber(['pretrain', '--stage', 'coarse', '--preset', 'fiber-tiny', '--run', name, ...sets(ckpt, everySteps)], { FIBER_REDIS_URL: redis.url });
       assert.equal(sub.code, 0, sub.stderr);
       let disturbed = false;
       const stage = await waitForStage(redis.client, name, 'coarse', 600_000, async () => {
@@ -85,7 +86,7 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
   });
 
   it('a worker killed with SIGKILL mid-task costs only its task: same bits', async () => {
-    const hash = await train('kill', 1, 2, async (c) => {
+    const hash = await train('kill', 1, 2, { disturb: async (c) => {
       // Wait until a worker is busy, then kill it without warning.
       for (let i = 0; i < 600; i++) {
         const workers = await redis.client.hgetall('fiber:workers');
@@ -97,12 +98,12 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error('no worker ever became busy');
-    });
+    } });
     assert.equal(hash, reference);
   });
 
   it('a parameter-server shard killed and restarted: the stage resumes from the latest checkpoint, same bits', async () => {
-    const hash = await train('psrestart', 2, 1, async (c) => {
+    const hash = await train('psrestart', 2, 1, { disturb: async (c) => {
       for (let i = 0; i < 1200; i++) {
         const step = Number(await redis.client.hget('fiber:registry:run:psrestart:stage:coarse', 'step'));
         if (step >= 1) {
@@ -113,7 +114,7 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error('the stage never reached step 1');
-    });
+    } });
     assert.equal(hash, reference);
     const epochs = Number(await redis.client.get('fiber:ps:epochs:psrestart:coarse'));
     assert.ok(epochs >= 2, `the coordinator restarted the stage in a new epoch (epochs: ${epochs})`);
@@ -121,7 +122,7 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
 
   it('a task longer than its lock keeps the lock: no task is ever taken twice', async () => {
     // Each task holds the compute thread 5 s beyond its work, against a 2 s lock.
-    const hash = await train('lock', 1, 1, undefined, { FIBER_TASK_LOCK_MS: '2000', FIBER_FAULT_COMPUTE_BUSY_MS: '5000' });
+    const hash = await train('lock', 1, 1, { env: { FIBER_TASK_LOCK_MS: '2000', FIBER_FAULT_COMPUTE_BUSY_MS: '5000' } });
     assert.equal(hash, reference);
     const keys = (await redis.client.keys('fiber:tasks:lock.coarse.*')).filter((k) => /\.t\d+$/.test(k));
     assert.equal(keys.length, STEPS * 2);
@@ -131,5 +132,27 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
       const result = JSON.parse((await redis.client.hget(k, 'returnvalue'))!) as { computeMs: number };
       assert.ok(result.computeMs > 5000, `the task ran ${result.computeMs} ms, longer than its 2000 ms lock`);
     }
+  });
+
+  it('SIGTERM (preemption) makes a shard checkpoint before it exits; its replacement resumes there, same bits', async () => {
+    let exitCode: number | null = null;
+    const hash = await train('preempt', 2, 1, { everySteps: 100, disturb: async (c) => {
+      for (let i = 0; i < 1200; i++) {
+        const step = Number(await redis.client.hget('fiber:registry:run:preempt:stage:coarse', 'step'));
+        if (step >= 1) {
+          const shard = c.shards[1]!;
+          await shard.kill('SIGTERM');
+          exitCode = shard.child.exitCode;
+          const latest = readFileSync(join(root, 'preempt', 'preempt', 'coarse', 'latest'), 'utf8');
+          assert.notEqual(latest, 'step-00000000', 'a checkpoint past the initial one was written before exit');
+          c.startShard(1);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the stage never reached step 1');
+    } });
+    assert.equal(exitCode, 0, 'the shard exited cleanly after its checkpoint');
+    assert.equal(hash, reference);
   });
 });
