@@ -55,12 +55,14 @@ async function sync(floats: number, S: number, W: number, reps: number, loopback
     const ports = await Promise.all(threads.map((t) => new Promise<number>((r) => t.once('message', (m: { port: number }) => r(m.port)))));
     const clients = await Promise.all(Array.from({ length: W }, () => Promise.all(ports.map((port, shard) => ShardClient.connect({ shard, host: '127.0.0.1', port }, TOKEN)))));
     const grads = sizes.map((n) => new Float32Array(n).fill(1e-3));
+    // Each worker pulls into buffers of its own, reused step after step (as fiber worker does).
+    const pulled = clients.map(() => sizes.map((n) => new Float32Array(n)));
     const times: number[] = [];
     for (let v = 0; v < reps + 1; v++) {
       const t0 = process.hrtime.bigint();
       await Promise.all(clients.map(async (cs, w) => {
         await Promise.all(cs.map((c, s) => c.push('bench', 'coarse', v, w, 1, grads[s]!)));
-        await Promise.all(cs.map((c) => c.pull('bench', 'coarse', v + 1, 600_000)));
+        await Promise.all(cs.map((c, s) => c.pull('bench', 'coarse', v + 1, 600_000, pulled[w]![s])));
       }));
       if (v > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // the first is warm-up
     }

@@ -59,7 +59,7 @@ export class FiberModel {
   /** Copies of every weight, by name, in spec order. */
   exportParams(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
-    for (const s of this.specs) out.set(s.name, Float32Array.from(this.tensors.get(s.name)!.dataSync() as Float32Array));
+    for (const s of this.specs) out.set(s.name, (this.tensors.get(s.name)!.dataSync() as Float32Array).slice());
     return out;
   }
 

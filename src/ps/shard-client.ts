@@ -23,6 +23,8 @@ export class ShardClient {
   private readonly pending = new Map<number, Pending>();
   private closed: Promise<void> | null = null;
 
+  private decoder: FrameDecoder | null = null;
+
   private constructor(readonly address: ShardAddress, private readonly socket: Socket) {}
 
   static async connect(address: ShardAddress, token: string, opts: { timeoutMs?: number; maxBodyBytes?: number } = {}): Promise<ShardClient> {
@@ -32,6 +34,7 @@ export class ShardClient {
     const decoder = new FrameDecoder(opts.maxBodyBytes ?? 0xffff_fffc);
     const where = `parameter-server shard ${address.shard} at ${address.host}:${address.port}`;
     const client = new ShardClient(address, socket);
+    client.decoder = decoder;
     await new Promise<void>((resolve, reject) => {
       const fail = (msg: string, code = 'fiber.ps.unreachable') => { clearTimeout(timer); socket.destroy(); reject(new FiberError(code, 'runtime', `${where}: ${msg}`)); };
       const timer = setTimeout(() => fail(`no handshake within ${timeoutMs} ms`), timeoutMs);
@@ -64,11 +67,20 @@ export class ShardClient {
     return client;
   }
 
-  /** Parameters of this shard at `version`, waiting up to timeoutMs for the shard to get there. */
-  async pull(run: string, stage: string, version: number, timeoutMs: number): Promise<Float32Array> {
+  /**
+   * Parameters of this shard at `version`, waiting up to timeoutMs for the shard to get there.
+   * With `into` (exactly the shard's size), they are copied there and the receive buffer is
+   * reused for the next pull; without it, a buffer of their own is returned.
+   */
+  async pull(run: string, stage: string, version: number, timeoutMs: number, into?: Float32Array): Promise<Float32Array> {
     const f = await this.request(MessageType.Pull, { run, stage, version, timeoutMs });
     if (f.type !== MessageType.Params) throw this.unexpected(f);
-    return bodyAsFloat32(f.body);
+    const params = bodyAsFloat32(f.body);
+    if (!into) return params;
+    if (into.length !== params.length) throw new FiberError('fiber.ps.protocol', 'runtime', `shard ${this.address.shard} sent ${params.length} parameters, expected ${into.length}`);
+    into.set(params);
+    this.decoder?.release(f.body);
+    return into;
   }
 
   async push(run: string, stage: string, step: number, task: number, samples: number, grad: Float32Array): Promise<PushStatus> {

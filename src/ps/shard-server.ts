@@ -37,8 +37,12 @@ export class ShardServer {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private closing: Promise<void> | null = null;
-  /** One immutable copy per version, shared by every pull of it (the live array changes on apply). */
-  private snapshot: { key: string; params: Float32Array } | null = null;
+  /**
+   * One copy of the parameters per version, shared by every pull of it (the live array changes on
+   * apply). Buffers are reused once no socket write of theirs is pending.
+   */
+  private snapshots: Array<{ key: string; params: Float32Array; writes: number }> = [];
+  private current: { key: string; params: Float32Array; writes: number } | null = null;
 
   constructor(private readonly o: ShardServerOptions) {}
 
@@ -93,7 +97,7 @@ export class ShardServer {
           this.send(socket, MessageType.AuthOk, {});
           continue;
         }
-        void this.handle(socket, frame).catch((err: Error) => {
+        void this.handle(socket, frame, decoder).catch((err: Error) => {
           this.send(socket, MessageType.Error, { id: frame.header.id, code: 'fiber.ps.internal', message: err.message });
         });
       }
@@ -101,7 +105,7 @@ export class ShardServer {
     this.send(socket, MessageType.Hello, { nonce, shard: this.o.shard, protocol: PROTOCOL_VERSION });
   }
 
-  private async handle(socket: Socket, frame: Frame): Promise<void> {
+  private async handle(socket: Socket, frame: Frame, decoder: FrameDecoder): Promise<void> {
     const h = frame.header;
     const id = h.id;
     const state = this.o.state();
@@ -114,16 +118,18 @@ export class ShardServer {
       const ready = await state.waitForVersion(version, Number(h.timeoutMs ?? 60_000));
       if (!ready) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.timeout', message: `version ${version} not reached in time; shard is at ${state.version}` });
       if (state.version !== version) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.stale_version', message: `version ${version} is gone`, current: state.version });
-      const params = this.snapshotOf(state);
+      const snap = this.snapshotOf(state);
       this.stats.pulls++;
-      this.stats.pullBytes += params.byteLength;
-      return this.send(socket, MessageType.Params, { id, version }, params);
+      this.stats.pullBytes += snap.params.byteLength;
+      snap.writes++;
+      return this.send(socket, MessageType.Params, { id, version }, snap.params, () => { snap.writes--; });
     }
     if (frame.type === MessageType.Push) {
       this.stats.pushes++;
       this.stats.pushBytes += frame.body.length;
       try {
         const status = state.push(Number(h.step), Number(h.task), Number(h.samples), bodyAsFloat32(frame.body));
+        decoder.release(frame.body); // push() keeps no reference to it
         return this.send(socket, MessageType.PushAck, { id, status, version: state.version });
       } catch (err) {
         this.o.log.warn({ shard: this.o.shard, step: h.step, task: h.task, err: (err as Error).message }, 'push rejected');
@@ -133,14 +139,27 @@ export class ShardServer {
     this.send(socket, MessageType.Error, { id, code: 'fiber.ps.bad_type', message: `unexpected message type ${frame.type}` });
   }
 
-  private snapshotOf(state: ShardState): Float32Array {
+  private snapshotOf(state: ShardState): { key: string; params: Float32Array; writes: number } {
     const key = `${state.run}/${state.stage}/${state.version}`;
-    if (this.snapshot?.key !== key) this.snapshot = { key, params: Float32Array.from(state.params) };
-    return this.snapshot.params;
+    if (this.current?.key === key) return this.current;
+    let snap = this.snapshots.find((s) => s !== this.current && s.writes === 0 && s.params.length === state.size);
+    if (!snap) {
+      snap = { key, params: new Float32Array(state.size), writes: 0 };
+      this.snapshots.push(snap);
+      if (this.snapshots.length > 4) this.snapshots = this.snapshots.filter((s) => s.writes > 0 || s === snap);
+    }
+    snap.key = key;
+    snap.params.set(state.params);
+    this.current = snap;
+    return snap;
   }
 
-  private send(socket: Socket, type: MessageType, header: Record<string, unknown>, body?: Float32Array): void {
-    if (socket.destroyed) return;
-    for (const part of encodeFrame(type, header, body)) socket.write(part);
+  private send(socket: Socket, type: MessageType, header: Record<string, unknown>, body?: Float32Array, written?: () => void): void {
+    if (socket.destroyed) {
+      written?.();
+      return;
+    }
+    const parts = encodeFrame(type, header, body);
+    parts.forEach((part, i) => socket.write(part, i === parts.length - 1 && written ? () => written() : undefined));
   }
 }

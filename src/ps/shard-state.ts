@@ -41,6 +41,8 @@ export interface AppliedStep {
  */
 export class ShardState {
   private versionNow: number;
+  /** Running sum of the step's contributions, reused step after step (allocated once). */
+  private accBuffer: Float32Array | null = null;
   private acc: Float32Array | null = null;
   private nextTask = 0;
   private samples = 0;
@@ -65,7 +67,8 @@ export class ShardState {
   /**
    * Accept task `task`'s summed gradient for step `step`. Pushes for an applied step are stale,
    * repeats are duplicates; a push for a later step is a caller bug (the coordinator queues step
-   * v+1 only after every shard applied v) and throws.
+   * v+1 only after every shard applied v) and throws. `grad` is not kept after the call returns
+   * (an early arrival is copied), so the caller may reuse its buffer.
    */
   push(step: number, task: number, samples: number, grad: Float32Array): PushStatus {
     if (step < this.versionNow) return 'stale';
@@ -74,7 +77,8 @@ export class ShardState {
     if (grad.length !== this.size) throw new RangeError(`gradient of ${grad.length} floats, shard holds ${this.size}`);
     if (this.seen.has(task)) return 'duplicate';
     this.seen.add(task);
-    this.early.set(task, { grad, samples });
+    if (task === this.nextTask) this.fold(grad, samples);
+    else this.early.set(task, { grad: grad.slice(), samples });
     this.drainInOrder();
     if (this.nextTask === this.s.tasksPerStep && !this.applying) {
       this.applying = this.apply(step).finally(() => { this.applying = null; });
@@ -100,28 +104,37 @@ export class ShardState {
   private drainInOrder(): void {
     for (let next = this.early.get(this.nextTask); next; next = this.early.get(this.nextTask)) {
       this.early.delete(this.nextTask);
-      if (this.acc === null) this.acc = Float32Array.from(next.grad);
-      else {
-        const acc = this.acc;
-        const g = next.grad;
-        for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + g[i]!;
-      }
-      this.samples += next.samples;
-      this.nextTask++;
+      this.fold(next.grad, next.samples);
     }
+  }
+
+  /** Add task `nextTask`'s contribution to the running sum (the first one is copied in). */
+  private fold(grad: Float32Array, samples: number): void {
+    if (this.acc === null) {
+      this.accBuffer ??= new Float32Array(this.size);
+      this.accBuffer.set(grad);
+      this.acc = this.accBuffer;
+    } else {
+      const acc = this.acc;
+      for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + grad[i]!;
+    }
+    this.samples += samples;
+    this.nextTask++;
   }
 
   private async apply(step: number): Promise<void> {
     const grad = this.acc!;
     const n = this.samples;
-    // Mean over the global batch's samples; a step whose samples were all bad has a zero gradient.
-    for (let i = 0; i < grad.length; i++) grad[i] = n > 0 ? grad[i]! / n : 0;
+    // The update uses the mean over the global batch's samples: sum x (1/n), folded into AdamW's
+    // gradient scale rather than a separate pass. A step whose samples were all bad has a zero
+    // gradient. The norm for clipping is of the mean: the sum's norm / n.
+    const mean = n > 0 ? 1 / n : 0;
     const opt = this.s.optimizer;
     let norm = 0;
-    let scale = 1;
+    let scale = mean;
     if (opt.gradClipNorm > 0) {
-      norm = globalNorm(await this.exchangeNorms(step, chunkSquareSums(grad, this.s.flatStart)));
-      scale = clipScale(norm, opt.gradClipNorm);
+      norm = globalNorm(await this.exchangeNorms(step, chunkSquareSums(grad, this.s.flatStart))) * mean;
+      scale = mean * clipScale(norm, opt.gradClipNorm);
     }
     const factor = lrFactor(step, opt);
     for (const slice of this.s.slices) {

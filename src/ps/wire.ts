@@ -80,8 +80,21 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private pending: { type: MessageType; headerLen: number; bodyLen: number } | null = null;
+  /**
+   * Bodies handed back with release(), by size. Fresh multi-MB buffers cost more than the copy
+   * into them (the kernel zeroes and maps every page), so steady-state traffic reuses them.
+   */
+  private readonly pool = new Map<number, Buffer[]>();
 
   constructor(private readonly maxBodyBytes: number) {}
+
+  /** Give a frame body back for reuse once nothing reads it any more. */
+  release(body: Buffer): void {
+    if (body.length < 1 << 16 || body.byteOffset !== 0) return;
+    const free = this.pool.get(body.length) ?? [];
+    if (free.length < 2) free.push(body);
+    this.pool.set(body.length, free);
+  }
 
   push(chunk: Buffer): Frame[] {
     this.chunks.push(chunk);
@@ -135,9 +148,9 @@ export class FrameDecoder {
     return this.copyOut(Buffer.allocUnsafe(n), n);
   }
 
-  /** Consume n bytes into a fresh, exactly-sized (hence 8-byte aligned) buffer. */
+  /** Consume n bytes into an exactly-sized, 8-byte aligned buffer (pooled or fresh). */
   private takeAligned(n: number): Buffer {
-    return this.copyOut(Buffer.allocUnsafeSlow(n), n);
+    return this.copyOut(this.pool.get(n)?.pop() ?? Buffer.allocUnsafeSlow(n), n);
   }
 
   private copyOut(dst: Buffer, n: number): Buffer {

@@ -162,8 +162,8 @@ export class TaskWorker {
   private async pull(conn: Connected, p: TaskJobPayload, log: Logger): Promise<Float32Array | null> {
     const flat = new Float32Array(conn.layout.totalElements);
     try {
-      const parts = await Promise.all(conn.clients.map((c) => c.pull(p.run, p.stage, p.step, this.o.pullTimeoutMs ?? 600_000)));
-      parts.forEach((part, s) => flat.set(part, conn.layout.shardStarts[s]));
+      await Promise.all(conn.clients.map((c, s) =>
+        c.pull(p.run, p.stage, p.step, this.o.pullTimeoutMs ?? 600_000, flat.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));
       return flat;
     } catch (err) {
       if (err instanceof FiberError && err.code === 'fiber.ps.stale_version') {

@@ -42,7 +42,7 @@ describe('coarse then fine (real processes)', { skip: coco.skip, timeout: 900_00
       'optimizer.coarse.lr=1e-3', 'optimizer.fine.lr=1e-3',
       'batch.coarse.globalBatch=4', 'batch.coarse.microBatch=2', 'batch.coarse.tasksPerStep=2',
       'batch.fine.globalBatch=4', 'batch.fine.microBatch=2', 'batch.fine.tasksPerStep=2',
-      `checkpoint.uri=${ckpt}`, 'checkpoint.everySteps=20',
+      `checkpoint.uri=${ckpt}`, 'checkpoint.everySteps=20', 'checkpoint.keepLast=10',
     ].flatMap((s) => ['--set', s]);
     const cluster = startCluster(redis.url, 2, 2, s3.env);
     try {
