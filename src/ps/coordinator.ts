@@ -14,7 +14,7 @@ import { lrFactor } from './lr-schedule.js';
 import { planLayout, type ShardLayout } from './shard-layout.js';
 import { stageStartWeights } from './stage-init.js';
 import {
-  hashNumbers, pollUntil, psKeys, readJson, readShards, savedFiles, taskJobId,
+  hashNumbers, pollUntil, psKeys, readShards, savedFiles, taskJobId,
   type ActiveStage, type SaveRequest, type TaskJobPayload, type TaskResult,
 } from './stage-control.js';
 import type { ParamSpec } from './param-spec.js';
