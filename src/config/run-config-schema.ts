@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { MODEL_PRESET_NAMES } from '../model/model-config.js';
-import { STAGE_NAMES } from './stage.js';
 
 /**
  * The run config's one source of truth: field types, ranges and descriptions. Types are inferred
@@ -13,7 +12,6 @@ const nonNegInt = () => z.number().int().nonnegative();
 const positive = () => z.number().positive();
 const fraction = () => z.number().min(0).max(1);
 
-export const stageNameSchema = z.enum(STAGE_NAMES);
 
 export const modelSchema = z.strictObject({
   preset: z.enum(MODEL_PRESET_NAMES).describe('Model size preset the other model fields start from'),

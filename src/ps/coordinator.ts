@@ -230,7 +230,11 @@ export class Coordinator {
       const jobs = await Promise.all(ids.map((id) => this.tasks.getJob(id)));
       const done = jobs.filter((j) => j?.returnvalue);
       return done.length === T ? done.map((j) => j!.returnvalue).filter((r) => r.pushed !== 'stale') : undefined;
-    }, { intervalMs: 5, timeoutMs: 30_000, what: `collecting the results of step ${step}` }).catch(() => [] as TaskResult[]);
+    }, { intervalMs: 5, timeoutMs: 30_000, what: `collecting the results of step ${step}` }).catch((err: Error) => {
+      // The step is applied either way; only its progress report goes without losses.
+      this.o.log.warn({ run, stage, step, err: err.message }, 'task results missing; progress for this step has no losses');
+      return [] as TaskResult[];
+    });
   }
 
   private async report(run: string, stage: StageName, step: number, config: RunConfig, ema: Record<string, number>, raw: Record<string, number>, rate: number, results: TaskResult[], seconds: number): Promise<void> {

@@ -19,9 +19,7 @@ export interface ParamSpec {
 
 export const TEXT_PREFIX = 'text_transformer.';
 
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+export { numel } from '../model/param-spec.js';
 
 /**
  * LR multiplier of one parameter: group multiplier, x lrMultText for everything on the text side
