@@ -13,7 +13,7 @@ const { shard, size, tasks, token } = workerData as { shard: number; size: numbe
 const optimizer = resolveRunConfig({ preset: 'fiber-tiny' }).optimizer.coarse;
 const specs = [{ name: `p${shard}`, shape: [size], group: 'backbone' as const, noDecay: false }];
 const state = new ShardState({
-  run: 'bench', stage: 'coarse', shard: 0, flatStart: 0, tasksPerStep: tasks, version: 0,
+  run: 'bench', stage: 'coarse', shard: 0, flatStart: 0, tasksPerStep: tasks, staleness: 0, version: 0,
   params: new Float32Array(size), expAvg: new Float32Array(size), expAvgSq: new Float32Array(size),
   slices: [{ name: `p${shard}`, index: 0, tensorOffset: 0, shardOffset: 0, length: size }], specs, optimizer,
 }, localNormExchange(1)(0));

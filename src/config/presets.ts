@@ -43,7 +43,7 @@ function preset(name: PresetName, o: {
   maxTextLen: number; fineMaxTextLen: number; minSizes: number[]; maxSize: number; everySteps: number;
 }): Plain {
   const model = MODEL_PRESETS[name];
-  const batch = ([globalBatch, microBatch, tasksPerStep]: [number, number, number]) => ({ globalBatch, microBatch, tasksPerStep });
+  const batch = ([globalBatch, microBatch, tasksPerStep]: [number, number, number]) => ({ globalBatch, microBatch, tasksPerStep, staleness: 0 });
   return {
     preset: name,
     seed: 0,

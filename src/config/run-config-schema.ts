@@ -57,6 +57,7 @@ export const batchSchema = z.strictObject({
   globalBatch: posInt().describe('Samples per optimizer step, whatever the number of workers'),
   microBatch: posInt().describe('Samples per forward/backward pass; gradients accumulate over micro-batches'),
   tasksPerStep: posInt().describe('Gradient tasks a step is split into (T); the unit of work a worker takes'),
+  staleness: nonNegInt().describe('Bounded staleness: step v may be computed on parameters up to this many versions old (0: synchronous, exact)'),
 });
 
 export const optimizerSchema = z.strictObject({

@@ -171,19 +171,28 @@ export class Coordinator {
 
     let emaLoss: Record<string, number> = {};
     let emaRate: number | null = null;
+    const every = config.checkpoint.everySteps;
+    const staleness = config.batch[stage].staleness;
+    const checkpointAfter = (u: number) => (u + 1) % every === 0 || u + 1 === total;
+    // Steps whose tasks are queued: [startStep, queued). With staleness s, step u is queued up to
+    // s steps early and computed on version max(startStep, u - s), but never across a checkpoint
+    // (a shard writes version c only if no push for step c can arrive first), nor while a cancel
+    // or preemption drains the pipeline. s = 0 queues exactly one step at a time.
+    let queued = startStep;
+    let draining: 'cancel' | 'preempt' | null = null;
     for (let v = startStep; v < total; v++) {
-      if (await this.cancelled(p.run)) {
+      if (draining !== 'cancel' && await this.cancelled(p.run)) draining = 'cancel';
+      if (draining === 'cancel' && queued === v) {
         await this.checkpoint(p, config, specs, layout, dir, active, v, false, log);
         await this.registry.transition(p.run, stage, ['running'], 'cancelled', { finishedAt: new Date().toISOString(), step: String(v) });
         log.warn({ step: v }, 'run cancelled: stopped at a step boundary after a checkpoint');
         return { checkpoint: joinUrl(dir, stepDirName(v)), step: v, cancelled: true };
       }
       const t0 = Date.now();
-      await this.tasks.addBulk(Array.from({ length: T }, (_, task) => ({
-        name: `${stage}-step`,
-        data: { version: 1 as const, run: p.run, stage, epoch, step: v, task },
-        opts: { jobId: taskJobId(p.run, stage, epoch, v, task), attempts: this.o.taskAttempts ?? 20, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: { age: 3600, count: 50_000 }, removeOnFail: { age: 7 * 86400 } },
-      })));
+      while (!draining && queued < total && queued <= v + staleness && (queued === v || !checkpointAfter(queued - 1))) {
+        await this.queueStep(p.run, stage, epoch, queued, Math.max(startStep, queued - staleness), T);
+        queued++;
+      }
       await pollUntil(async () => {
         await checkLives();
         const versions = await hashNumbers(this.o.redis, psKeys.version(epoch));
@@ -197,11 +206,14 @@ export class Coordinator {
       const losses = meanLosses(results);
       emaLoss = Object.fromEntries(Object.entries(losses).map(([k, x]) => [k, emaLoss[k] === undefined ? x : 0.9 * emaLoss[k]! + 0.1 * x]));
       await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds);
-      const due = (v + 1) % config.checkpoint.everySteps === 0 || v + 1 === total;
-      const preempted = (await this.o.redis.get(psKeys.preempt(epoch))) !== null;
-      if (due || preempted) {
+      if (!draining && (await this.o.redis.get(psKeys.preempt(epoch))) !== null) draining = 'preempt';
+      const drained = queued === v + 1;
+      if (checkpointAfter(v) || (draining === 'preempt' && drained)) {
         await this.checkpoint(p, config, specs, layout, dir, active, v + 1, v + 1 === total, log);
-        if (preempted) await this.o.redis.del(psKeys.preempt(epoch));
+        if (draining === 'preempt') {
+          await this.o.redis.del(psKeys.preempt(epoch));
+          draining = null;
+        }
       }
     }
     const finalDir = joinUrl(dir, stepDirName(total));
@@ -209,6 +221,15 @@ export class Coordinator {
     await promoteWaitingStage(this.registry, this.stageQueue, p.run);
     log.info({ checkpoint: finalDir }, 'stage completed');
     return { checkpoint: finalDir, step: total, cancelled: false };
+  }
+
+  /** Queue step `step`'s T gradient tasks, computed on version `basis`, with deterministic ids. */
+  private async queueStep(run: string, stage: StageName, epoch: string, step: number, basis: number, T: number): Promise<void> {
+    await this.tasks.addBulk(Array.from({ length: T }, (_, task) => ({
+      name: `${stage}-step`,
+      data: { version: 1 as const, run, stage, epoch, step, task, basis },
+      opts: { jobId: taskJobId(run, stage, epoch, step, task), attempts: this.o.taskAttempts ?? 20, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: { age: 3600, count: 50_000 }, removeOnFail: { age: 7 * 86400 } },
+    })));
   }
 
   /** A shard whose process changed since the epoch began lost its state: restart the epoch. */

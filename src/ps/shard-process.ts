@@ -139,6 +139,7 @@ export class ShardProcess {
     const e = active.epoch;
     const state = new ShardState({
       run: active.run, stage: active.stage, shard: this.o.shard, flatStart: lo, tasksPerStep: active.config.batch[active.stage].tasksPerStep,
+      staleness: active.config.batch[active.stage].staleness,
       version: active.startStep, params: t.params, expAvg: t.expAvg, expAvgSq: t.expAvgSq,
       slices: shardSlices(layout, specs, this.o.shard), specs, optimizer: active.config.optimizer[active.stage],
     }, redisNormExchange(this.o.redis, psKeys.epoch(e), this.o.shard, this.o.numShards), (applied) => {

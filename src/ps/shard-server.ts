@@ -42,7 +42,7 @@ export class ShardServer {
    * apply). Buffers are reused once no socket write of theirs is pending.
    */
   private snapshots: Array<{ key: string; params: Float32Array; writes: number }> = [];
-  private current: { key: string; params: Float32Array; writes: number } | null = null;
+  private snapshotsOf: ShardState | null = null;
 
   constructor(private readonly o: ShardServerOptions) {}
 
@@ -114,11 +114,12 @@ export class ShardServer {
     }
     if (frame.type === MessageType.Pull) {
       const version = Number(h.version);
-      if (state.version > version) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.stale_version', message: `version ${version} is gone; shard is at ${state.version}`, current: state.version });
+      const gone = () => this.send(socket, MessageType.Error, { id, code: 'fiber.ps.stale_version', message: `version ${version} is gone; shard is at ${state.version}`, current: state.version });
+      if (state.version > version && !state.paramsAt(version)) return gone();
       const ready = await state.waitForVersion(version, Number(h.timeoutMs ?? 60_000));
       if (!ready) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.timeout', message: `version ${version} not reached in time; shard is at ${state.version}` });
-      if (state.version !== version) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.stale_version', message: `version ${version} is gone`, current: state.version });
-      const snap = this.snapshotOf(state);
+      const snap = this.snapshotOf(state, version);
+      if (!snap) return gone();
       this.stats.pulls++;
       this.stats.pullBytes += snap.params.byteLength;
       snap.writes++;
@@ -139,19 +140,38 @@ export class ShardServer {
     this.send(socket, MessageType.Error, { id, code: 'fiber.ps.bad_type', message: `unexpected message type ${frame.type}` });
   }
 
-  private snapshotOf(state: ShardState): { key: string; params: Float32Array; writes: number } {
-    const key = `${state.run}/${state.stage}/${state.version}`;
-    if (this.current?.key === key) return this.current;
-    let snap = this.snapshots.find((s) => s !== this.current && s.writes === 0 && s.params.length === state.size);
+  /**
+   * The shared copy of `version` (the current one or, with staleness, a kept older one), made on
+   * the first pull of it; undefined when the shard no longer has that version.
+   */
+  private snapshotOf(state: ShardState, version: number): { key: string; params: Float32Array; writes: number } | undefined {
+    if (this.snapshotsOf !== state) {
+      // A new stage or epoch: a version number may now name other parameters.
+      for (const s of this.snapshots) s.key = '';
+      this.snapshotsOf = state;
+    }
+    const key = `${state.run}/${state.stage}/${version}`;
+    const existing = this.snapshots.find((s) => s.key === key);
+    if (existing) return existing;
+    const source = state.paramsAt(version);
+    if (!source) return undefined;
+    let snap = this.snapshots.find((s) => s.writes === 0 && s.params.length === state.size && !this.isRecent(s, state));
     if (!snap) {
       snap = { key, params: new Float32Array(state.size), writes: 0 };
       this.snapshots.push(snap);
-      if (this.snapshots.length > 4) this.snapshots = this.snapshots.filter((s) => s.writes > 0 || s === snap);
+      if (this.snapshots.length > 4) this.snapshots = this.snapshots.filter((s) => s.writes > 0 || s === snap || this.isRecent(s, state));
     }
     snap.key = key;
-    snap.params.set(state.params);
-    this.current = snap;
+    snap.params.set(source);
     return snap;
+  }
+
+  /** A snapshot of a version that pulls may still ask for (the current one or a kept older one). */
+  private isRecent(snap: { key: string }, state: ShardState): boolean {
+    const prefix = `${state.run}/${state.stage}/`;
+    if (!snap.key.startsWith(prefix)) return false;
+    const v = Number(snap.key.slice(prefix.length));
+    return v === state.version || state.paramsAt(v) !== undefined;
   }
 
   private send(socket: Socket, type: MessageType, header: Record<string, unknown>, body?: Float32Array, written?: () => void): void {

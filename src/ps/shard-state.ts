@@ -16,6 +16,11 @@ export interface ShardStageState {
   /** First flat index of this shard (chunk-aligned). */
   readonly flatStart: number;
   readonly tasksPerStep: number;
+  /**
+   * Bounded staleness s: pushes for steps up to version + s are buffered, and the parameters of the
+   * last s versions stay readable for pulls. 0 (synchronous) keeps neither.
+   */
+  readonly staleness: number;
   /** Version the parameters are at (= optimizer steps applied). */
   readonly version: number;
   readonly params: Float32Array;
@@ -37,7 +42,9 @@ export interface AppliedStep {
  * One shard's slice of parameters and AdamW state for the active stage, and the aggregation of
  * the T gradient contributions of each step. Contributions are summed strictly in task order
  * (early arrivals wait in a buffer), so the sum's bits do not depend on which worker finished
- * first; a (step, task) seen before is a duplicate and ignored.
+ * first; a (step, task) seen before is a duplicate and ignored. With staleness s, contributions
+ * to the next s steps wait (copied) until their step is current, and steps are still applied
+ * strictly in order.
  */
 export class ShardState {
   private versionNow: number;
@@ -50,6 +57,10 @@ export class ShardState {
   private readonly seen = new Set<number>();
   private applying: Promise<void> | null = null;
   private readonly waiters = new Set<{ version: number; resolve: () => void }>();
+  /** Contributions to steps after the current one (staleness > 0), by step then task. */
+  private readonly future = new Map<number, Map<number, { grad: Float32Array; samples: number }>>();
+  /** The parameters of versions versionNow - s .. versionNow - 1, buffers reused oldest first. */
+  private history: Array<{ version: number; params: Float32Array }> = [];
 
   constructor(private readonly s: ShardStageState, private readonly exchangeNorms: NormExchange,
     private readonly onApplied: (a: AppliedStep) => void = () => {}) {
@@ -66,24 +77,39 @@ export class ShardState {
 
   /**
    * Accept task `task`'s summed gradient for step `step`. Pushes for an applied step are stale,
-   * repeats are duplicates; a push for a later step is a caller bug (the coordinator queues step
-   * v+1 only after every shard applied v) and throws. `grad` is not kept after the call returns
-   * (an early arrival is copied), so the caller may reuse its buffer.
+   * repeats are duplicates; a push for a step more than `staleness` ahead is a caller bug (the
+   * coordinator never queues one) and throws. `grad` is not kept after the call returns (an early
+   * arrival is copied), so the caller may reuse its buffer.
    */
   push(step: number, task: number, samples: number, grad: Float32Array): PushStatus {
     if (step < this.versionNow) return 'stale';
-    if (step > this.versionNow) throw new RangeError(`push for step ${step} while at version ${this.versionNow}`);
+    if (step > this.versionNow + this.s.staleness) throw new RangeError(`push for step ${step} while at version ${this.versionNow} (staleness ${this.s.staleness})`);
     if (!Number.isInteger(task) || task < 0 || task >= this.s.tasksPerStep) throw new RangeError(`task ${task} outside 0..${this.s.tasksPerStep - 1}`);
     if (grad.length !== this.size) throw new RangeError(`gradient of ${grad.length} floats, shard holds ${this.size}`);
+    if (step > this.versionNow) {
+      let pending = this.future.get(step);
+      if (!pending) this.future.set(step, (pending = new Map()));
+      if (pending.has(task)) return 'duplicate';
+      pending.set(task, { grad: grad.slice(), samples });
+      return 'accepted';
+    }
     if (this.seen.has(task)) return 'duplicate';
     this.seen.add(task);
     if (task === this.nextTask) this.fold(grad, samples);
     else this.early.set(task, { grad: grad.slice(), samples });
     this.drainInOrder();
-    if (this.nextTask === this.s.tasksPerStep && !this.applying) {
-      this.applying = this.apply(step).finally(() => { this.applying = null; });
-    }
+    this.maybeApply();
     return 'accepted';
+  }
+
+  /**
+   * The parameters at `version` if this shard can still serve them: the live array for the
+   * current version, a kept copy for one of the last `staleness` versions, else undefined.
+   * The array is only valid until the next apply (copy it before awaiting).
+   */
+  paramsAt(version: number): Float32Array | undefined {
+    if (version === this.versionNow) return this.s.params;
+    return this.history.find((h) => h.version === version)?.params;
   }
 
   /** Resolves once the shard is at `version` (true), or false on timeout. */
@@ -99,6 +125,36 @@ export class ShardState {
   /** Settles when an update in progress has been applied (for shutdown and checkpoints). */
   async idle(): Promise<void> {
     while (this.applying) await this.applying;
+  }
+
+  private maybeApply(): void {
+    if (this.nextTask !== this.s.tasksPerStep || this.applying) return;
+    this.applying = this.apply(this.versionNow).finally(() => {
+      this.applying = null;
+      this.maybeApply(); // the next step may have been complete in the buffer already
+    });
+  }
+
+  /** After an apply: the buffered contributions to the new current step enter the ordered fold. */
+  private promoteFuture(): void {
+    const pending = this.future.get(this.versionNow);
+    if (!pending) return;
+    this.future.delete(this.versionNow);
+    for (const [task, c] of pending) {
+      this.seen.add(task);
+      this.early.set(task, c);
+    }
+    this.drainInOrder();
+  }
+
+  /** Keep a copy of the parameters of version `step` before they change (staleness > 0). */
+  private remember(step: number): void {
+    const s = this.s.staleness;
+    if (s === 0) return;
+    const reuse = this.history.length >= s ? this.history.shift()! : undefined;
+    const params = reuse?.params ?? new Float32Array(this.size);
+    params.set(this.s.params);
+    this.history.push({ version: step, params });
   }
 
   private drainInOrder(): void {
@@ -137,6 +193,7 @@ export class ShardState {
       scale = mean * clipScale(norm, opt.gradClipNorm);
     }
     const factor = lrFactor(step, opt);
+    this.remember(step);
     for (const slice of this.s.slices) {
       const spec = this.s.specs[slice.index]!;
       const mult = lrMultiplier(spec, opt);
@@ -151,6 +208,7 @@ export class ShardState {
     this.samples = 0;
     this.seen.clear();
     this.versionNow = step + 1;
+    this.promoteFuture();
     this.onApplied({ step, samples: n, gradNorm: norm, lr: opt.lr * factor });
     for (const w of [...this.waiters]) if (w.version <= this.versionNow) w.resolve();
   }

@@ -72,6 +72,8 @@ export interface TaskJobPayload {
   readonly epoch: string;
   readonly step: number;
   readonly task: number;
+  /** The parameter version the gradient is computed on: `step` unless the stage allows staleness. */
+  readonly basis?: number;
 }
 
 /** What a worker returns for a task: summed into the step's progress by the coordinator. */

@@ -126,14 +126,15 @@ export class TaskWorker {
       const conn = await this.connect(active);
       await this.compute.ensureStage(`${active.run}/${active.stage}/${active.configHash}`, active.config, active.stage);
       const versionKey = `${active.run}/${active.stage}/${active.configHash}`;
+      const basis = p.basis ?? p.step;
       let params: Float32Array | null = null;
-      if (this.version?.key !== versionKey || this.version.step !== p.step) {
-        const pulled = await this.pull(conn, p, log);
+      if (this.version?.key !== versionKey || this.version.step !== basis) {
+        const pulled = await this.pull(conn, p, basis, log);
         if (!pulled) return this.result('stale', 0);
         params = pulled;
       }
-      const out = await this.compute.run(p.step, p.task, p.step, params);
-      this.version = { key: versionKey, step: p.step };
+      const out = await this.compute.run(p.step, p.task, basis, params);
+      this.version = { key: versionKey, step: basis };
       const statuses = await Promise.all(conn.clients.map((c, s) =>
         c.push(p.run, p.stage, p.step, p.task, out.samples, out.grad.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));
       const pushed = statuses.includes('accepted') ? 'accepted' : statuses.includes('duplicate') ? 'duplicate' : 'stale';
@@ -158,12 +159,12 @@ export class TaskWorker {
     return { samples, lossSums: {}, skipped: {}, worker: this.o.id, backend: this.compute.backend, computeMs: 0, pushed };
   }
 
-  /** Version `step` from every shard, laid end to end; null if that version is gone. */
-  private async pull(conn: Connected, p: TaskJobPayload, log: Logger): Promise<Float32Array | null> {
+  /** Version `basis` from every shard, laid end to end; null if that version is gone. */
+  private async pull(conn: Connected, p: TaskJobPayload, basis: number, log: Logger): Promise<Float32Array | null> {
     const flat = new Float32Array(conn.layout.totalElements);
     try {
       await Promise.all(conn.clients.map((c, s) =>
-        c.pull(p.run, p.stage, p.step, this.o.pullTimeoutMs ?? 600_000, flat.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));
+        c.pull(p.run, p.stage, basis, this.o.pullTimeoutMs ?? 600_000, flat.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));
       return flat;
     } catch (err) {
       if (err instanceof FiberError && err.code === 'fiber.ps.stale_version') {

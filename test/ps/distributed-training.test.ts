@@ -43,13 +43,13 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
   ];
 
   /** One coarse stage on S shards and W workers; returns the final weights' sha256. */
-  interface TrainOptions { disturb?: (c: Cluster) => Promise<void>; env?: Record<string, string>; everySteps?: number }
-  async function train(name: string, S: number, W: number, { disturb, env = {}, everySteps = 1 }: TrainOptions = {}): Promise<string> {
+  interface TrainOptions { disturb?: (c: Cluster) => Promise<void>; env?: Record<string, string>; everySteps?: number; extra?: string[] }
+  async function train(name: string, S: number, W: number, { disturb, env = {}, everySteps = 1, extra = [] }: TrainOptions = {}): Promise<string> {
     await redis.flush();
     const ckpt = join(root, name);
     const cluster = startCluster(redis.url, S, W, { FIBER_TASK_LOCK_MS: '4000', ...env });
     try {
-      const sub = await runFiber(['pretrain', '--stage', 'coarse', '--preset', 'fiber-tiny', '--run', name, ...sets(ckpt, everySteps)], { FIBER_REDIS_URL: redis.url });
+      const sub = await runFiber(['pretrain', '--stage', 'coarse', '--preset', 'fiber-tiny', '--run', name, ...sets(ckpt, everySteps), ...extra], { FIBER_REDIS_URL: redis.url });
       assert.equal(sub.code, 0, sub.stderr);
       let disturbed = false;
       const stage = await waitForStage(redis.client, name, 'coarse', 600_000, async () => {
@@ -79,6 +79,14 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
 
   it('2 workers and 2 shards give bit-identical parameters', async () => {
     assert.equal(await train('w2s2', 2, 2), reference);
+  });
+
+  it('bounded staleness 1: different bits from synchronous, but the same for 1 and 2 workers/shards', async () => {
+    const stale = ['--set', 'batch.coarse.staleness=1'];
+    const one = await train('stale1', 1, 1, { everySteps: STEPS, extra: stale });
+    const two = await train('stale2', 2, 2, { everySteps: STEPS, extra: stale });
+    assert.equal(two, one, 'staleness is deterministic too: step v is computed on version v - 1');
+    assert.notEqual(one, reference, 'and it is not the synchronous result');
   });
 
   it('3 workers and 1 shard give bit-identical parameters', async () => {

@@ -26,14 +26,14 @@ function logCapture() {
 }
 
 /** S shard states over the same initial parameters, as S processes would hold them. */
-function makeShards(S: number, T: number) {
+function makeShards(S: number, T: number, staleness = 0) {
   const layout = planLayout(specs, S);
   const init = Float32Array.from({ length: layout.totalElements }, (_, i) => Math.sin(i * 0.01));
   const exchange = localNormExchange(S);
   return Array.from({ length: S }, (_, s) => {
     const lo = layout.shardStarts[s]!;
     return new ShardState({
-      run: 'r', stage: 'coarse', shard: s, flatStart: lo, tasksPerStep: T, version: 0,
+      run: 'r', stage: 'coarse', shard: s, flatStart: lo, tasksPerStep: T, staleness, version: 0,
       params: init.slice(lo, lo + shardSize(layout, s)), expAvg: new Float32Array(shardSize(layout, s)), expAvgSq: new Float32Array(shardSize(layout, s)),
       slices: shardSlices(layout, specs, s), specs, optimizer: opt,
     }, exchange(s));
@@ -123,5 +123,61 @@ describe('ShardState aggregation', () => {
     assert.equal(await runSteps(1, 4, (t) => [2, 0, 3, 1].map((i) => t[i]!)), reference, 'shuffled arrival');
     assert.equal(await runSteps(2, 4, (t) => t), reference, '2 shards');
     assert.equal(await runSteps(3, 4, (t) => t.reverse()), reference, '3 shards, reversed');
+  });
+});
+
+describe('bounded staleness', () => {
+  it('buffers pushes for the next s steps, applies them in order, and gives the synchronous bits', async () => {
+    const T = 3;
+    const layout = planLayout(specs, 2);
+    const collect = (shards: ShardState[]) => {
+      const out = new Float32Array(layout.totalElements);
+      shards.forEach((sh, s) => out.set(sh.params, layout.shardStarts[s]));
+      return Buffer.from(out.buffer).toString('base64');
+    };
+    const push = (shards: ShardState[], step: number, t: number) => {
+      const g = gradFor(step, t, layout.totalElements);
+      return shards.map((sh, s) => sh.push(step, t, 2, g.subarray(layout.shardStarts[s], layout.shardStarts[s + 1])));
+    };
+    const sync = makeShards(2, T);
+    for (let step = 0; step < 3; step++) {
+      for (let t = 0; t < T; t++) push(sync, step, t);
+      await Promise.all(sync.map((sh) => sh.waitForVersion(step + 1, 5000)));
+    }
+    const stale = makeShards(2, T, 2);
+    // Steps 2 and 1 arrive before step 0 is complete, tasks out of order, one duplicate.
+    for (const [step, t] of [[2, 1], [1, 2], [2, 0], [1, 0], [0, 2], [1, 1], [2, 2], [0, 1]] as const) assert.deepEqual(push(stale, step, t), ['accepted', 'accepted']);
+    assert.deepEqual(push(stale, 2, 1), ['duplicate', 'duplicate']);
+    assert.throws(() => push(stale, 3, 0), /push for step 3 while at version 0 \(staleness 2\)/);
+    assert.equal(stale[0]!.version, 0, 'step 0 still misses task 0');
+    const before = stale[0]!.paramsAt(0)!.slice();
+    push(stale, 0, 0);
+    await Promise.all(stale.map((sh) => sh.waitForVersion(3, 5000)));
+    assert.equal(collect(stale), collect(sync), 'same bits as one step at a time');
+    assert.deepEqual(push(stale, 1, 0), ['stale', 'stale']);
+    assert.equal(stale[0]!.paramsAt(0), undefined, 'only the last s versions are kept');
+    assert.ok(stale[0]!.paramsAt(1) && stale[0]!.paramsAt(2) && stale[0]!.paramsAt(3));
+    assert.notDeepEqual([...stale[0]!.paramsAt(1)!.subarray(0, 8)], [...before.subarray(0, 8)]);
+  });
+
+  it('serves the kept older versions over TCP and refuses evicted ones', async () => {
+    const [state] = makeShards(1, 1, 1) as [ShardState];
+    const server = new ShardServer({ shard: 0, token: TOKEN, host: '127.0.0.1', port: 0, maxBodyBytes: 64 << 20, log: logCapture().log, state: () => state });
+    const port = await server.listen();
+    const c = await ShardClient.connect({ shard: 0, host: '127.0.0.1', port }, TOKEN);
+    try {
+      const v0 = (await c.pull('r', 'coarse', 0, 1000)).slice();
+      state.push(0, 0, 1, gradFor(0, 0, state.size));
+      await state.waitForVersion(1, 5000);
+      assert.deepEqual(Buffer.from((await c.pull('r', 'coarse', 0, 1000)).buffer), Buffer.from(v0.buffer), 'version 0 kept (staleness 1)');
+      const v1 = (await c.pull('r', 'coarse', 1, 1000)).slice();
+      state.push(1, 0, 1, gradFor(1, 0, state.size));
+      await state.waitForVersion(2, 5000);
+      assert.deepEqual(Buffer.from((await c.pull('r', 'coarse', 1, 1000)).buffer), Buffer.from(v1.buffer), 'version 1 kept');
+      await assert.rejects(c.pull('r', 'coarse', 0, 1000), /version 0 is gone/);
+    } finally {
+      await c.close();
+      await server.close();
+    }
   });
 });
