@@ -3,6 +3,7 @@ import { registerRunCommands } from './run-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerServiceCommands } from './service-commands.js';
+import { registerDemoCommand } from './demo-commands.js';
 
 /**
  * The declarative command table. Each group file declares its commands and options; every action
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('FIBER_LOG_LEVEL'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerDemoCommand(program);
   registerRunCommands(program);
   registerModelCommands(program);
   registerDataCommands(program);

@@ -85,6 +85,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'FIBER_TASK_LOCK_MS', description: 'gradient-task lock (ms); a dead worker\'s task is redone after it expires', readBy: ['worker'], requiredFor: [], source: { kind: 'config' }, defaultValue: '30000' },
   { name: 'FIBER_S3_FORCE_PATH_STYLE', description: 'path-style S3 URLs (default: on when FIBER_S3_ENDPOINT is set)', readBy: ALL, requiredFor: [], source: { kind: 'config' } },
   { name: 'FIBER_FAULT_COMPUTE_BUSY_MS', description: 'fault injection for drills and tests: hold the compute thread this long per task', readBy: ['worker'], requiredFor: [], source: { kind: 'config' } },
+  { name: 'FIBER_EXIT_WITH_PARENT', description: '1: stop (as on SIGINT) when the parent process is gone; fiber demo sets it for its children', readBy: SERVICES, requiredFor: [], source: { kind: 'literal' } },
   { name: 'FIBER_ALLOW_CPU_FALLBACK', description: '1 lets a GPU-image worker run without the native GPU backend', readBy: ['worker'], requiredFor: [], source: { kind: 'config' } },
 ];
 

@@ -19,6 +19,9 @@ export const registryKeys = {
   stage: (run: string, stage: StageName) => `fiber:registry:run:${run}:stage:${stage}`,
 } as const;
 
+/** LIST of one stage's per-step metrics (JSON: step, t, seconds, samples, losses, lr), for reports. */
+export const metricsKey = (run: string, stage: StageName) => `fiber:metrics:${run}:${stage}`;
+
 /** HASH worker id -> heartbeat record (JSON), written by every `fiber worker` every 2 s. */
 export const WORKERS_KEY = 'fiber:workers';
 

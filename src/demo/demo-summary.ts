@@ -1,0 +1,40 @@
+import type { StageName } from '../config/index.js';
+
+/** One stage's outcome as the demo reports it; every number comes from the run. */
+export interface DemoStageSummary {
+  readonly stage: StageName;
+  readonly state: string;
+  readonly steps: number;
+  /** Mean total loss over the first and the last 10 steps (from the stored per-step metrics). */
+  readonly lossFirst: number | null;
+  readonly lossLast: number | null;
+  /** Mean samples/s over the stage. */
+  readonly samplesPerSec: number | null;
+  readonly seconds: number;
+  /** The final checkpoint (step directory URI) and its named-weights file with its sha256. */
+  readonly checkpoint: string | null;
+  readonly modelFile: string | null;
+  readonly modelSha256: string | null;
+}
+
+/** Scores of one evaluation next to the same evaluation of the stage's starting weights. */
+export interface DemoEval {
+  readonly task: 'retrieval' | 'grounding';
+  readonly n: number;
+  readonly scores: Readonly<Record<string, number>>;
+  readonly untrained: Readonly<Record<string, number>>;
+  readonly chance: Readonly<Record<string, number>>;
+}
+
+export interface DemoSummary {
+  readonly run: string;
+  readonly workers: number;
+  readonly shards: number;
+  readonly seed: number;
+  readonly data: { readonly train: string; readonly eval: string; readonly generated: boolean };
+  readonly stages: readonly DemoStageSummary[];
+  readonly evals: readonly DemoEval[];
+  readonly report: { readonly html: string; readonly pngs: readonly string[] } | null;
+  readonly logs: string;
+  readonly seconds: number;
+}

@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { configHash, resolveRunConfig, type RunConfig, type StageName } from '../config/index.js';
+import { createObjectStore, type ObjectStore } from '../data/object-store.js';
+import { s3ConfigFromEnv } from '../data/s3-config.js';
+import { DEFAULT_RETRY } from '../data/retry.js';
+import { FiberError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { readManifest } from '../ps/checkpoint-io.js';
+import { joinUrl } from '../ps/checkpoint-layout.js';
+import { collectStatus, type StatusSources } from '../queue/collect-status.js';
+import { connectRedis } from '../queue/redis-connection.js';
+import { RunRegistry } from '../queue/run-registry.js';
+import { openStageQueue, openTaskQueue } from '../queue/stage-queue.js';
+import type { StatusReport } from '../queue/status-report.js';
+import { submitStage } from '../queue/submit-stage.js';
+import { metricsKey } from '../queue/keys.js';
+import { ChildServices } from './child-services.js';
+import type { DemoOptions } from './demo-options.js';
+import type { DemoStageSummary, DemoSummary } from './demo-summary.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
+import { prepareDemoData, type DemoData } from './demo-data.js';
+import { evaluateDemo } from './evaluate-demo.js';
+
+/** What the demo tells its caller while it runs (the CLI draws progress from these). */
+export interface DemoEvents {
+  phase(message: string): void;
+  progress(report: StatusReport): void;
+}
+
+const STAGES: readonly StageName[] = ['coarse', 'fine'];
+
+/**
+ * `fiber demo`: a whole pretraining run on one machine. Starts Redis (or uses FIBER_REDIS_URL),
+ * S parameter-server shards and W workers as child processes, prepares a dataset, runs the coarse
+ * then the fine stage of fiber-tiny exactly as on a cluster, evaluates both stages' final weights
+ * against their starting weights, writes the report, and stops everything it started, also when
+ * `signal` aborts (Ctrl-C) or a child dies.
+ */
+export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, signal: AbortSignal): Promise<DemoSummary> {
+  const started = Date.now();
+  const out = resolve(o.out);
+  const logs = join(out, 'logs');
+  await mkdir(logs, { recursive: true });
+  const store = createObjectStore({ s3: s3ConfigFromEnv(process.env), retry: DEFAULT_RETRY });
+  let redisServer: EmbeddedRedis | null = null;
+  let children: ChildServices | null = null;
+  const cleanup: Array<() => Promise<unknown>> = [];
+  try {
+    let redisUrl = process.env.FIBER_REDIS_URL;
+    if (!redisUrl) {
+      events.phase('starting redis-server');
+      const dir = join(out, 'redis');
+      await mkdir(dir, { recursive: true });
+      redisServer = await startEmbeddedRedis(dir);
+      redisUrl = redisServer.url;
+    }
+    const { redis } = await connectRedis({ url: redisUrl, ...(process.env.FIBER_REDIS_PASSWORD ? { password: process.env.FIBER_REDIS_PASSWORD } : {}), connectTimeoutMs: 5000, reconnect: false }, log);
+    cleanup.push(async () => redis.disconnect());
+    const stageQueue = openStageQueue(redis);
+    const taskQueue = openTaskQueue(redis, true);
+    cleanup.push(() => stageQueue.close(), () => taskQueue.close());
+
+    events.phase(o.data ? `reading the dataset at ${o.data}` : `generating ${o.trainImages} training and ${o.evalImages} held-out scenes`);
+    const data = await prepareDemoData(store, o, out);
+    throwIfAborted(signal);
+
+    const run = `demo-${Date.now().toString(36)}`;
+    const config = demoConfig(o, data, join(out, 'checkpoints'));
+    const hash = configHash(config);
+
+    events.phase(`starting ${o.shards} parameter-server shard(s) and ${o.workers} worker(s); logs in ${logs}`);
+    children = new ChildServices(logs, {
+      ...process.env, FIBER_REDIS_URL: redisUrl, FIBER_PS_TOKEN: randomBytes(24).toString('hex'), FIBER_METRICS_PORT: '0',
+    });
+    for (let i = 0; i < o.shards; i++) children.start(`ps-${i}`, ['ps', '--shard', String(i), '--shards', String(o.shards), '--port', '0', '--bind', '127.0.0.1', '--advertise-host', '127.0.0.1']);
+    for (let w = 0; w < o.workers; w++) children.start(`worker-${w}`, ['worker', '--id', `demo-worker-${w}`]);
+
+    const registry = new RunRegistry(redis);
+    for (const stage of STAGES) {
+      await submitStage(registry, stageQueue, { run, stage, config, configHash: hash, init: null, now: new Date() });
+    }
+    events.phase(`run ${run}: coarse (${o.coarseSteps} steps), then fine (${o.fineSteps} steps)`);
+    const sources: StatusSources = { registry, stageQueue, taskQueue, redis: { url: 'embedded', version: '' } };
+    const report = await follow(sources, run, children, events, signal);
+    for (const s of report.runs[0]?.stages ?? []) {
+      if (s.state !== 'completed') throw new FiberError('fiber.demo.stage', 'runtime', `the ${s.stage} stage ended ${s.state}${s.error ? `: ${s.error}` : ''} (logs: ${logs})`);
+    }
+    await children.stop();
+
+    const stages = await Promise.all(STAGES.map((stage) => stageSummary(store, redis, run, report, stage)));
+    events.phase('evaluating: retrieval (coarse) and grounding (fine), trained vs starting weights');
+    const evals = await evaluateDemo(store, data, stages.map((s) => s.checkpoint!), signal);
+    throwIfAborted(signal);
+
+    events.phase('writing the report');
+    const { writeReport } = await import('../report/write-report.js');
+    const written = await writeReport(redis, run, join(out, 'report'));
+    return {
+      run, workers: o.workers, shards: o.shards, seed: o.seed,
+      data: { train: data.train, eval: data.eval, generated: data.generated },
+      stages, evals, report: { html: written.html, pngs: written.pngs }, logs, seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await children?.stop();
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+    await redisServer?.close();
+    await store.close();
+  }
+}
+
+/** fiber-tiny with the demo's data, steps, checkpoints and seed; everything else is the preset's. */
+export function demoConfig(o: DemoOptions, data: DemoData, checkpoints: string): RunConfig {
+  return resolveRunConfig({
+    preset: 'fiber-tiny',
+    file: { data: { coarse: { shards: [...data.coarseShards] }, fine: { shards: [...data.fineShards] } } },
+    sets: [
+      `seed=${o.seed}`,
+      `optimizer.coarse.totalSteps=${o.coarseSteps}`, `optimizer.fine.totalSteps=${o.fineSteps}`,
+      `optimizer.fine.warmupSteps=${Math.max(1, Math.min(20, Math.floor(o.fineSteps / 10)))}`,
+      `checkpoint.uri=${checkpoints}`, `checkpoint.everySteps=${Math.max(1, Math.ceil(Math.max(o.coarseSteps, o.fineSteps) / 4))}`,
+      // Step 0 of each stage is evaluated as the "untrained" baseline: keep every checkpoint.
+      'checkpoint.keepLast=10',
+    ],
+  });
+}
+
+/** Poll the run until both stages are terminal; a child that dies or Ctrl-C ends it early. */
+async function follow(sources: StatusSources, run: string, children: ChildServices, events: DemoEvents, signal: AbortSignal): Promise<StatusReport> {
+  for (;;) {
+    throwIfAborted(signal);
+    const dead = children.crashed();
+    if (dead.length > 0) {
+      throw new FiberError('fiber.demo.child', 'runtime', `${dead.map((d) => `${d.name} exited (${d.exited})`).join(', ')}; see ${dead.map((d) => d.logFile).join(', ')}`);
+    }
+    const report = await collectStatus(sources, run, new Date());
+    events.progress(report);
+    const stages = report.runs[0]?.stages ?? [];
+    if (stages.length === STAGES.length && stages.every((s) => s.state === 'completed' || s.state === 'failed' || s.state === 'cancelled')) return report;
+    if (stages.some((s) => s.state === 'failed' || s.state === 'cancelled')) return report;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function stageSummary(store: ObjectStore, redis: import('ioredis').Redis, run: string, report: StatusReport, stage: StageName): Promise<DemoStageSummary> {
+  const s = report.runs[0]!.stages.find((x) => x.stage === stage)!;
+  const metrics = (await redis.lrange(metricsKey(run, stage), 0, -1)).map((l) => JSON.parse(l) as { seconds: number; samples: number; losses: Record<string, number> });
+  const mean = (xs: typeof metrics) => (xs.length ? xs.reduce((a, m) => a + (m.losses.total ?? NaN), 0) / xs.length : null);
+  const seconds = metrics.reduce((a, m) => a + m.seconds, 0);
+  const samples = metrics.reduce((a, m) => a + m.samples, 0);
+  const manifest = s.checkpoint ? await readManifest(store, s.checkpoint) : null;
+  return {
+    stage, state: s.state, steps: s.step ?? 0,
+    lossFirst: mean(metrics.slice(0, 10)), lossLast: mean(metrics.slice(-10)),
+    samplesPerSec: seconds > 0 ? samples / seconds : null,
+    seconds: s.startedAt && s.finishedAt ? (Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000 : seconds,
+    checkpoint: s.checkpoint,
+    modelFile: manifest?.model ? joinUrl(s.checkpoint!, manifest.model.name) : null,
+    modelSha256: manifest?.model?.sha256 ?? null,
+  };
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new FiberError('fiber.demo.interrupted', 'runtime', 'interrupted: stopping everything the demo started');
+}
