@@ -8,13 +8,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** `--seed 0` style integers >= 0. */
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be an integer >= 0');
+  return n;
+}
+
 /**
  * `fiber data ...`: pack, index, verify and inspect webdataset shards. Declarations only; each
  * action imports its implementation when it runs, so `fiber --help` loads neither the AWS SDK
  * nor sharp.
  */
 export function registerDataCommands(program: Command): void {
-  const data = program.command('data').description('webdataset shards on s3://, file:// or http(s)://: pack, index, verify, inspect');
+  const data = program.command('data').description('webdataset shards on s3://, file:// or http(s)://: pack, synth, index, verify, inspect');
 
   data
     .command('pack')
@@ -30,6 +37,20 @@ export function registerDataCommands(program: Command): void {
     .action(async (opts: DataPackOptions, cmd: Command) => {
       const { runDataPack } = await import('./commands/data-pack.js');
       await runDataPack(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
+  data
+    .command('synth')
+    .description('generate the "shapes" dataset (coloured shapes, captions with relations, phrase boxes) and pack it into coarse and fine shards')
+    .requiredOption('--out <url>', 'folder URL for the shards: coarse/ and fine/ are created under it')
+    .option('--count <n>', 'scenes (one coarse and one fine sample each)', positiveInt, 512)
+    .option('--seed <n>', 'same seed, same shards byte for byte', nonNegativeInt, 0)
+    .option('--size <px>', 'image side in pixels (32 to 1024)', positiveInt, 64)
+    .option('--samples-per-shard <n>', 'samples per shard', positiveInt, 1000)
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: DataSynthOptions, cmd: Command) => {
+      const { runDataSynth } = await import('./commands/data-synth.js');
+      await runDataSynth(opts, cmd.optsWithGlobals<GlobalOptions>());
     });
 
   data
@@ -73,6 +94,15 @@ export interface DataPackOptions {
   readonly instances?: string;
   readonly annotations?: string;
   readonly out: string;
+  readonly samplesPerShard: number;
+  readonly json?: boolean;
+}
+
+export interface DataSynthOptions {
+  readonly out: string;
+  readonly count: number;
+  readonly seed: number;
+  readonly size: number;
   readonly samplesPerShard: number;
   readonly json?: boolean;
 }

@@ -4,6 +4,7 @@ import { readCocoDevInput, readCocoInput, readFolderInput, type PackInput } from
 import type { DataPackOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';
+import { printPackResult } from './print-pack-result.js';
 
 export async function runDataPack(opts: DataPackOptions, globals: GlobalOptions): Promise<void> {
   const input = await readInput(opts);
@@ -13,15 +14,7 @@ export async function runDataPack(opts: DataPackOptions, globals: GlobalOptions)
       if (n % 1000 === 0) log.info({ samples: n }, 'packing');
     });
     for (const path of result.missingImages) log.warn({ image: path }, 'image file missing: sample skipped');
-    if (opts.json) {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return;
-    }
-    for (const [stage, w] of [['coarse', result.coarse], ['fine', result.fine]] as const) {
-      if (!w) continue;
-      process.stdout.write(`${stage}: ${w.samples} samples in ${w.urls.length} shards (${(w.bytes / 1e6).toFixed(1)} MB), indexed\n  ${w.pattern}\n`);
-    }
-    if (result.missingImages.length) process.stdout.write(`skipped ${result.missingImages.length} samples whose image file is missing\n`);
+    printPackResult(result, opts.json);
   } finally {
     await store.close();
   }
