@@ -3,8 +3,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The CLI entry point of this installation, for starting `fiber ps` / `fiber worker` children. */
-export const FIBER_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** The CLI launcher of this installation (dist/src/demo -> bin/fiber), for `fiber ps` / `fiber worker` children. */
+export const FIBER_MAIN = fileURLToPath(new URL('../../../bin/fiber', import.meta.url));
 
 export interface ChildService {
   readonly name: string;
