@@ -28,6 +28,10 @@ function renderRun(run: RunStatus, paint: (state: string, text: string) => strin
   const lines = [head];
   if (run.cancelledAt) lines.push(`  cancelled at ${short(run.cancelledAt)}`);
   for (const s of run.stages) lines.push(...renderStage(s, paint));
+  if (run.errors.length > 0) {
+    lines.push('  last errors:');
+    for (const e of run.errors) lines.push(`    ${short(e.at)}  ${e.stage}  ${e.source}: ${e.message}`);
+  }
   return lines;
 }
 
@@ -43,6 +47,10 @@ function renderStage(s: StageStatus, paint: (state: string, text: string) => str
   if (losses.length > 0) lines.push(`         loss ${losses.map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
   const skipped = Object.entries(s.skipped);
   if (skipped.length > 0) lines.push(`         skipped ${skipped.map(([k, v]) => `${k} ${v}`).join('  ')}`);
+  if (s.eval) {
+    const shown = Object.entries(s.eval.scores).filter(([k]) => !k.startsWith('itm_'));
+    lines.push(`         eval @${s.eval.step} ${s.eval.task}: ${shown.map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join('  ')}`);
+  }
   if (s.state === 'waiting') lines.push('         starts from the coarse checkpoint when the coarse stage completes');
   if (s.init) lines.push(`         from ${s.init}`);
   if (s.checkpoint) lines.push(`         checkpoint ${s.checkpoint}`);

@@ -55,6 +55,7 @@ function preset(name: PresetName, o: {
     batch: { coarse: batch(o.coarseBatch), fine: batch(o.fineBatch) },
     optimizer: { coarse: coarseOptimizer(o.coarseSteps, o.coarseLr), fine: fineOptimizer(o.fineSteps, o.fineLr, o.fineWarmup) },
     checkpoint: { uri: './fiber-runs', everySteps: o.everySteps, keepLast: 3 },
+    eval: { everySteps: 0, coarseShards: [], fineShards: [], limit: 1000 },
   };
 }
 

@@ -85,6 +85,13 @@ export const checkpointSchema = z.strictObject({
   keepLast: posInt().describe('Checkpoints kept per stage; older ones are deleted after a newer one is complete'),
 });
 
+export const evalSchema = z.strictObject({
+  everySteps: nonNegInt().describe('Evaluate each checkpoint whose step is a multiple of this, and the final one, on the held-out shards (0: never); a worker runs it beside training'),
+  coarseShards: z.array(z.string().min(1)).describe('Held-out coarse shards for zero-shot retrieval (R@1/5/10) of coarse checkpoints'),
+  fineShards: z.array(z.string().min(1)).describe('Held-out grounding shards for phrase-grounding accuracy@0.5 of fine checkpoints'),
+  limit: posInt().describe('Samples evaluated per evaluation (the first ones of the shards)'),
+});
+
 export const runConfigSchema = z.strictObject({
   preset: z.enum(MODEL_PRESET_NAMES).describe('Run preset the defaults came from'),
   seed: nonNegInt().describe('Seeds parameter init, sample order, augmentation, masking, negatives and dropout'),
@@ -93,4 +100,5 @@ export const runConfigSchema = z.strictObject({
   batch: z.strictObject({ coarse: batchSchema, fine: batchSchema }),
   optimizer: z.strictObject({ coarse: optimizerSchema, fine: optimizerSchema }),
   checkpoint: checkpointSchema,
+  eval: evalSchema,
 });

@@ -4,6 +4,7 @@ import { parseRunConfig, type RunConfig, type StageName } from '../config/index.
 import type { ObjectStore } from '../data/object-store.js';
 import type { Logger } from '../log/logger.js';
 import { metricsKey, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
+import { recordRunError } from '../queue/run-errors.js';
 import { RunRegistry } from '../queue/run-registry.js';
 import type { StageJobPayload } from '../queue/stage-job.js';
 import { openStageQueue } from '../queue/stage-queue.js';
@@ -103,6 +104,7 @@ export class Coordinator {
     } catch (err) {
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
       log.error({ err: (err as Error).message, attempt: job.attemptsMade + 1, last }, 'stage failed');
+      await recordRunError(this.o.redis, p.run, { stage: p.stage, source: 'coordinator', message: `${last ? 'stage failed' : `stage attempt ${job.attemptsMade + 1} failed, retrying`}: ${(err as Error).message}` });
       if (last) await this.fail(p, (err as Error).message);
       else await this.registry.updateStage(p.run, p.stage, { error: `attempt ${job.attemptsMade + 1} failed, retrying: ${(err as Error).message}` });
       throw err;
@@ -138,6 +140,7 @@ export class Coordinator {
       } catch (err) {
         if (!(err instanceof EpochRestart)) throw err;
         log.warn({ reason: err.message }, 'restarting the stage from the latest checkpoint');
+        await recordRunError(this.o.redis, p.run, { stage, source: 'coordinator', message: `${err.message}: restarting from the latest checkpoint` });
         latest = await readLatest(this.o.store, dir);
       }
     }
@@ -254,6 +257,7 @@ export class Coordinator {
     }, { intervalMs: 5, timeoutMs: 30_000, what: `collecting the results of step ${step}` }).catch((err: Error) => {
       // The step is applied either way; only its progress report goes without losses.
       this.o.log.warn({ run, stage, step, err: err.message }, 'task results missing; progress for this step has no losses');
+      void recordRunError(this.o.redis, run, { stage, source: 'coordinator', message: `step ${step}: task results missing (${err.message}); the step is applied, its losses are not reported` });
       return [] as TaskResult[];
     });
   }

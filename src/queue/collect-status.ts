@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { RunConfig } from '../config/index.js';
 import { STAGE_NAMES } from '../config/index.js';
 import type { RunRecord, RunRegistry, StageRecord, StageState } from './run-registry.js';
+import type { RunErrorEntry } from './run-errors.js';
 import { STATUS_SCHEMA, type QueueCounts, type RunStatus, type StageStatus, type StatusReport } from './status-report.js';
 
 export interface StatusSources {
@@ -14,7 +15,8 @@ export interface StatusSources {
 /** One consistent-enough snapshot of every run (or one) and the queues, for `fiber status`. */
 export async function collectStatus(src: StatusSources, runName: string | undefined, now: Date): Promise<StatusReport> {
   const [records, stages, tasks, workers] = await Promise.all([
-    runName ? src.registry.get(runName).then((r) => (r ? [r] : [])) : src.registry.list(),
+    (runName ? src.registry.get(runName).then((r) => (r ? [r] : [])) : src.registry.list())
+      .then((rs) => Promise.all(rs.map(async (r) => ({ r, errors: await src.registry.lastErrors(r.name) })))),
     counts(src.stageQueue),
     counts(src.taskQueue),
     src.registry.workers(),
@@ -24,7 +26,7 @@ export async function collectStatus(src: StatusSources, runName: string | undefi
     generatedAt: now.toISOString(),
     redis: src.redis,
     queues: { stages, tasks },
-    runs: records.map(runStatus),
+    runs: records.map(({ r, errors }) => runStatus(r, errors)),
     workers: workers.map((w) => (now.getTime() - Date.parse(w.lastHeartbeat) > WORKER_LOST_MS && w.state !== 'stopped' ? { ...w, state: 'lost' } : w))
       .sort((a, b) => b.lastHeartbeat.localeCompare(a.lastHeartbeat)),
   };
@@ -44,7 +46,7 @@ async function counts(queue: Queue): Promise<QueueCounts> {
   };
 }
 
-export function runStatus(record: RunRecord): RunStatus {
+export function runStatus(record: RunRecord, errors: readonly RunErrorEntry[] = []): RunStatus {
   const config = JSON.parse(record.configJson) as Partial<RunConfig>;
   const stages = STAGE_NAMES.flatMap((name) => {
     const s = record.stages[name];
@@ -58,6 +60,7 @@ export function runStatus(record: RunRecord): RunStatus {
     createdAt: record.createdAt,
     cancelledAt: record.cancelledAt,
     stages,
+    errors,
   };
 }
 
@@ -87,7 +90,16 @@ function stageStatus(s: StageRecord, config: Partial<RunConfig>): StageStatus {
     lr: num(s.fields.lr),
     losses: prefixed(s.fields, 'loss.'),
     skipped: prefixed(s.fields, 'skipped.'),
+    eval: evalStatus(s.fields),
   };
+}
+
+/** The latest in-training evaluation a worker recorded on the stage (recordEval), if any. */
+function evalStatus(fields: Readonly<Record<string, string>>): StageStatus['eval'] {
+  const step = num(fields['eval.step']);
+  const task = fields['eval.task'];
+  if (step === null || (task !== 'retrieval' && task !== 'grounding')) return null;
+  return { step, task, scores: prefixed(fields, 'eval.score.') };
 }
 
 /** A run's headline state: the most telling of its stages'. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { readRunErrors, type RunErrorEntry } from './run-errors.js';
 import type { StageName } from '../config/index.js';
 import { STAGE_NAMES } from '../config/index.js';
 import { registryKeys, WORKERS_KEY } from './keys.js';
@@ -154,6 +155,11 @@ export class RunRegistry {
   }
 
   /** Worker heartbeat records (written by src/worker/task-worker.ts under WORKERS_KEY). */
+  /** The run's newest problems (recordRunError), newest first. */
+  lastErrors(run: string, n = 5): Promise<RunErrorEntry[]> {
+    return readRunErrors(this.redis, run, n);
+  }
+
   async workers(): Promise<WorkerStatus[]> {
     const h = await this.redis.hgetall(WORKERS_KEY);
     return Object.values(h).flatMap((v) => {

@@ -1,4 +1,5 @@
 import type { StageName } from '../config/index.js';
+import type { RunErrorEntry } from './run-errors.js';
 import type { StageState } from './run-registry.js';
 
 /**
@@ -36,6 +37,8 @@ export interface StageStatus {
   readonly losses: Readonly<Record<string, number>>;
   /** Samples skipped as bad input, by reason. */
   readonly skipped: Readonly<Record<string, number>>;
+  /** The latest held-out evaluation during training (eval.everySteps), or null. */
+  readonly eval: { readonly step: number; readonly task: 'retrieval' | 'grounding'; readonly scores: Readonly<Record<string, number>> } | null;
 }
 
 export interface RunStatus {
@@ -46,6 +49,8 @@ export interface RunStatus {
   readonly createdAt: string;
   readonly cancelledAt: string | null;
   readonly stages: readonly StageStatus[];
+  /** The newest problems (failed task attempts, stage restarts, failures), newest first, at most 5. */
+  readonly errors: readonly RunErrorEntry[];
 }
 
 export interface WorkerStatus {

@@ -5,6 +5,7 @@ import { FiberError, isFiberError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { paramSpecs } from '../model/param-spec.js';
 import { QUEUE_PREFIX, TASKS_QUEUE, WORKERS_KEY } from '../queue/keys.js';
+import { recordRunError } from '../queue/run-errors.js';
 import { numel } from '../ps/param-spec.js';
 import { ShardClient } from '../ps/shard-client.js';
 import { planLayout, type ShardLayout } from '../ps/shard-layout.js';
@@ -145,6 +146,7 @@ export class TaskWorker {
       return { samples: out.samples, lossSums: out.lossSums, skipped: out.skipped, worker: this.o.id, backend: this.compute.backend, computeMs: out.computeMs, pushed };
     } catch (err) {
       log.warn({ err: (err as Error).message, attempt: job.attemptsMade + 1 }, 'task failed; it will be retried');
+      await recordRunError(this.o.redis, p.run, { stage: p.stage, source: `worker ${this.o.id}`, message: `step ${p.step} task ${p.task} attempt ${job.attemptsMade + 1}: ${(err as Error).message}` });
       if (isFiberError(err) && err.kind === 'usage') throw new UnrecoverableError(err.message);
       if (isFiberError(err) && err.code.startsWith('fiber.ps.')) this.dropConnections();
       throw err;

@@ -8,14 +8,14 @@ const counts = { waiting: 1, active: 2, delayed: 0, completed: 3, failed: 0 };
 const stage = (over: Partial<StageStatus>): StageStatus => ({
   stage: 'coarse', state: 'queued', jobId: 'j', submittedAt: '2026-01-01T00:00:00.000Z', startedAt: null, finishedAt: null,
   init: null, checkpoint: null, error: null, cancelRequested: false, step: null, totalSteps: 200, samplesPerSec: null,
-  etaSeconds: null, lr: null, losses: {}, skipped: {}, ...over,
+  etaSeconds: null, lr: null, losses: {}, skipped: {}, eval: null, ...over,
 });
 const report = (runs: RunStatus[]): StatusReport => ({
   schema: 'fiber.status/v1', generatedAt: '2026-01-01T00:00:05.000Z', redis: { url: 'redis://h:6379', version: '7.0.15' },
   queues: { stages: counts, tasks: counts }, runs, workers: [],
 });
 const run = (stages: StageStatus[], state = stages[0]!.state): RunStatus => ({
-  name: 'r1', state, preset: 'fiber-tiny', configHash: 'abc', createdAt: '2026-01-01T00:00:00.000Z', cancelledAt: null, stages,
+  name: 'r1', state, preset: 'fiber-tiny', configHash: 'abc', createdAt: '2026-01-01T00:00:00.000Z', cancelledAt: null, stages, errors: [],
 });
 
 describe('renderStatus', () => {
@@ -40,6 +40,14 @@ describe('renderStatus', () => {
     assert.match(text, /from s3:\/\/b\/r1\/coarse\/step-200/);
     const failed = renderStatus(report([run([stage({ state: 'failed', error: 'worker OOM' })])]), { color: false });
     assert.match(failed, /error: worker OOM/);
+  });
+
+  it('shows the latest in-training eval scores and the run\'s last errors', () => {
+    const r = { ...run([stage({ state: 'running', step: 60, eval: { step: 50, task: 'retrieval', scores: { i2t_r1: 0.125, t2i_r1: 0.25 } } })]),
+      errors: [{ at: '2026-01-01T00:00:03.000Z', stage: 'coarse', source: 'worker w-1', message: 'task failed: ECONNRESET; retried' }] };
+    const text = renderStatus(report([r]), { color: false });
+    assert.match(text, /eval @50 retrieval: i2t_r1 12\.5% {2}t2i_r1 25\.0%/);
+    assert.match(text, /last errors:\n {4}2026-01-01 00:00:03Z {2}coarse {2}worker w-1: task failed: ECONNRESET; retried/);
   });
 
   it('says what to do when there are no runs, and colours only when asked', () => {
