@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { parseRunConfig, type RunConfig, type StageName } from '../config/index.js';
 import type { ObjectStore } from '../data/object-store.js';
 import type { Logger } from '../log/logger.js';
-import { QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
+import { metricsKey, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
 import { RunRegistry } from '../queue/run-registry.js';
 import type { StageJobPayload } from '../queue/stage-job.js';
 import { openStageQueue } from '../queue/stage-queue.js';
@@ -243,7 +243,7 @@ export class Coordinator {
     for (const [k, v] of Object.entries(ema)) fields[`loss.${k}`] = String(v);
     const m = this.o.redis.multi().hset(registryKeys.stage(run, stage), fields);
     for (const r of results) for (const [reason, n] of Object.entries(r.skipped)) if (n > 0) m.hincrby(registryKeys.stage(run, stage), `skipped.${reason}`, n);
-    m.rpush(`fiber:metrics:${run}:${stage}`, JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr) }));
+    m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr) }));
     await m.exec();
   }
 
