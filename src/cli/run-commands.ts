@@ -18,7 +18,7 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
-/** pretrain, status, cancel: the commands a user runs against a cluster's Redis. */
+/** pretrain, status, cancel, report: the commands a user runs against a cluster's Redis. */
 export function registerRunCommands(program: Command): void {
   program.command('pretrain')
     .description('validate a run config and queue one pretraining stage (returns at once)')
@@ -48,4 +48,12 @@ export function registerRunCommands(program: Command): void {
     .option('--json', 'print the outcome as JSON')
     .addOption(redisUrlOption())
     .action(async (run: string, opts, cmd: Command) => (await import('./commands/cancel.js')).cancel(run, opts, await contextFor(cmd)));
+
+  program.command('report')
+    .description('write a run\'s losses, learning rate, throughput and evals as a self-contained HTML page plus PNG charts')
+    .argument('<run>', 'run name')
+    .option('-o, --out <dir>', 'output directory (default: ./fiber-report-<run>)')
+    .option('--json', 'print the written files as JSON')
+    .addOption(redisUrlOption())
+    .action(async (run: string, opts, cmd: Command) => (await import('./commands/report.js')).report(run, opts, await contextFor(cmd)));
 }

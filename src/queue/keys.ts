@@ -19,8 +19,21 @@ export const registryKeys = {
   stage: (run: string, stage: StageName) => `fiber:registry:run:${run}:stage:${stage}`,
 } as const;
 
-/** LIST of one stage's per-step metrics (JSON: step, t, seconds, samples, losses, lr), for reports. */
-export const metricsKey = (run: string, stage: StageName) => `fiber:metrics:${run}:${stage}`;
+/**
+ * LIST of one JSON line per optimizer step, appended by the coordinator and read by `fiber report`:
+ * `{ step, t (ms epoch), seconds, samples, losses: { objective: number | null }, lr }`.
+ */
+export function metricsKey(run: string, stage: StageName): string {
+  return `fiber:metrics:${run}:${stage}`;
+}
+
+/**
+ * LIST of one JSON line per evaluation, read by `fiber report`:
+ * `{ step, t (ms epoch), task: 'retrieval' | 'grounding' | ..., scores: { name: number }, n }`.
+ */
+export function evalsKey(run: string, stage: StageName): string {
+  return `fiber:evals:${run}:${stage}`;
+}
 
 /** HASH worker id -> heartbeat record (JSON), written by every `fiber worker` every 2 s. */
 export const WORKERS_KEY = 'fiber:workers';

@@ -7,6 +7,7 @@ import { DEFAULT_S3_CONFIG } from '../../src/data/s3-config.js';
 import { packDataset } from '../../src/data/pack-dataset.js';
 import { readCocoDevInput } from '../../src/data/pack-sources.js';
 import { loadNamedWeights } from '../../src/ps/checkpoint-io.js';
+import { metricsKey } from '../../src/queue/keys.js';
 import { runFiber } from '../helpers/cli.js';
 import { startCluster, waitForStage } from '../helpers/cluster.js';
 import { cocoDevDir } from '../helpers/coco-dev.js';
@@ -46,7 +47,7 @@ describe('coarse then fine (real processes)', { skip: coco.skip, timeout: 900_00
     ].flatMap((s) => ['--set', s]);
     const cluster = startCluster(redis.url, 2, 2, s3.env);
     try {
-      for (const stage of ['coarse', 'fine']) {
+      for (const stage of ['coarse', 'fine'] as const) {
         const res = await runFiber(['pretrain', '--stage', stage, '--preset', 'fiber-tiny', '--run', 'c2f', ...sets], { FIBER_REDIS_URL: redis.url, ...s3.env });
         assert.equal(res.code, 0, res.stderr);
       }
@@ -81,8 +82,8 @@ describe('coarse then fine (real processes)', { skip: coco.skip, timeout: 900_00
   });
 
   it('the loss falls in both stages', async () => {
-    for (const stage of ['coarse', 'fine']) {
-      const steps = (await redis.client.lrange(`fiber:metrics:c2f:${stage}`, 0, -1)).map((l) => JSON.parse(l) as { step: number; losses: { total: number } });
+    for (const stage of ['coarse', 'fine'] as const) {
+      const steps = (await redis.client.lrange(metricsKey('c2f', stage), 0, -1)).map((l) => JSON.parse(l) as { step: number; losses: { total: number } });
       assert.equal(steps.length, STEPS);
       const mean = (xs: typeof steps) => xs.reduce((a, s) => a + s.losses.total, 0) / xs.length;
       const first = mean(steps.slice(0, 5));
