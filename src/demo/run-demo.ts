@@ -15,7 +15,7 @@ import { RunRegistry } from '../queue/run-registry.js';
 import { openStageQueue, openTaskQueue } from '../queue/stage-queue.js';
 import type { StatusReport } from '../queue/status-report.js';
 import { submitStage } from '../queue/submit-stage.js';
-import { metricsKey } from '../queue/keys.js';
+import { metricsKey, registryKeys } from '../queue/keys.js';
 import { ChildServices } from './child-services.js';
 import type { DemoOptions } from './demo-options.js';
 import type { DemoStageSummary, DemoSummary } from './demo-summary.js';
@@ -87,6 +87,8 @@ export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, s
     for (const s of report.runs[0]?.stages ?? []) {
       if (s.state !== 'completed') throw new FiberError('fiber.demo.stage', 'runtime', `the ${s.stage} stage ended ${s.state}${s.error ? `: ${s.error}` : ''} (logs: ${logs})`);
     }
+    // The final checkpoints' in-training evaluations may still be running on a worker.
+    await waitForEvals(redis, run, config, signal);
     await children.stop();
 
     const stages = await Promise.all(STAGES.map((stage) => stageSummary(store, redis, run, report, stage)));
@@ -112,14 +114,19 @@ export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, s
 
 /** fiber-tiny with the demo's data, steps, checkpoints and seed; everything else is the preset's. */
 export function demoConfig(o: DemoOptions, data: DemoData, checkpoints: string): RunConfig {
+  const every = Math.max(1, Math.ceil(Math.max(o.coarseSteps, o.fineSteps) / 4));
   return resolveRunConfig({
     preset: 'fiber-tiny',
-    file: { data: { coarse: { shards: [...data.coarseShards] }, fine: { shards: [...data.fineShards] } } },
+    file: {
+      data: { coarse: { shards: [...data.coarseShards] }, fine: { shards: [...data.fineShards] } },
+      // Workers evaluate every checkpoint on the held-out scenes while training goes on.
+      eval: { everySteps: every, coarseShards: [...data.evalCoarseShards], fineShards: [...data.evalFineShards], limit: 64 },
+    },
     sets: [
       `seed=${o.seed}`,
       `optimizer.coarse.totalSteps=${o.coarseSteps}`, `optimizer.fine.totalSteps=${o.fineSteps}`,
       `optimizer.fine.warmupSteps=${Math.max(1, Math.min(20, Math.floor(o.fineSteps / 10)))}`,
-      `checkpoint.uri=${checkpoints}`, `checkpoint.everySteps=${Math.max(1, Math.ceil(Math.max(o.coarseSteps, o.fineSteps) / 4))}`,
+      `checkpoint.uri=${checkpoints}`, `checkpoint.everySteps=${every}`,
       // Step 0 of each stage is evaluated as the "untrained" baseline: keep every checkpoint.
       'checkpoint.keepLast=10',
     ],
@@ -159,6 +166,17 @@ async function stageSummary(store: ObjectStore, redis: import('ioredis').Redis, 
     modelFile: manifest?.model ? joinUrl(s.checkpoint!, manifest.model.name) : null,
     modelSha256: manifest?.model?.sha256 ?? null,
   };
+}
+
+/** Until each stage's final checkpoint has its evaluation recorded (bounded: it is only for the report). */
+async function waitForEvals(redis: import('ioredis').Redis, run: string, config: RunConfig, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (const stage of STAGES) {
+    const total = config.optimizer[stage].totalSteps;
+    while (Date.now() < deadline && !signal.aborted && Number(await redis.hget(registryKeys.stage(run, stage), 'eval.step') ?? -1) < total) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 function throwIfAborted(signal: AbortSignal): void {

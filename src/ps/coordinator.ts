@@ -20,6 +20,7 @@ import {
 } from './stage-control.js';
 import type { ParamSpec } from './param-spec.js';
 import { paramSpecs } from '../model/param-spec.js';
+import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../worker/eval-job.js';
 
 export interface CoordinatorOptions {
   readonly numShards: number;
@@ -54,6 +55,8 @@ class EpochRestart extends Error {}
 export class Coordinator {
   private worker: Worker<StageJobPayload, StageResult> | null = null;
   private readonly tasks: Queue<TaskJobPayload, TaskResult>;
+  /** The same tasks queue, for evaluation jobs. */
+  private readonly evals: Queue<EvalJobPayload>;
   private readonly registry: RunRegistry;
   /** For queueing a waiting fine stage when its coarse stage completes. */
   private readonly stageQueue: ReturnType<typeof openStageQueue>;
@@ -62,6 +65,7 @@ export class Coordinator {
 
   constructor(private readonly o: CoordinatorOptions) {
     this.tasks = new Queue<TaskJobPayload, TaskResult>(TASKS_QUEUE, { connection: o.redis, prefix: QUEUE_PREFIX });
+    this.evals = new Queue<EvalJobPayload>(TASKS_QUEUE, { connection: o.redis, prefix: QUEUE_PREFIX });
     this.registry = new RunRegistry(o.redis);
     this.stageQueue = openStageQueue(o.redis);
   }
@@ -79,7 +83,7 @@ export class Coordinator {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.abort.abort();
-      const results = await Promise.allSettled([this.worker?.close(), this.tasks.close(), this.stageQueue.close()]);
+      const results = await Promise.allSettled([this.worker?.close(), this.tasks.close(), this.evals.close(), this.stageQueue.close()]);
       for (const r of results) if (r.status === 'rejected') this.o.log.error({ err: String(r.reason) }, 'coordinator close');
     })();
     return this.closing;
@@ -292,8 +296,21 @@ export class Coordinator {
       model = await writeModelFile(this.o.store, stepDir, specs, flat, layout.tensorStarts);
     }
     await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model));
+    await this.queueEval(p, config, step, stepDir, final);
     await this.prune(dir, config);
     log.info({ step, dir: stepDir, ms: Date.now() - started }, 'checkpoint written');
+  }
+
+  /**
+   * eval.everySteps: a worker evaluates this checkpoint on the held-out shards beside training
+   * (prioritised below gradient tasks, so it only takes a worker that has nothing else to do).
+   */
+  private async queueEval(p: StageJobPayload, config: RunConfig, step: number, stepDir: string, final: boolean): Promise<void> {
+    const e = config.eval;
+    const data = p.stage === 'coarse' ? e.coarseShards : e.fineShards;
+    if (e.everySteps === 0 || data.length === 0 || step === 0 || (step % e.everySteps !== 0 && !final)) return;
+    const payload: EvalJobPayload = { version: 1, run: p.run, stage: p.stage, step, checkpoint: stepDir, task: p.stage === 'coarse' ? 'retrieval' : 'grounding', data, limit: e.limit };
+    await this.evals.add(EVAL_JOB_NAME, payload, { jobId: evalJobId(p.run, p.stage, step), priority: 10, attempts: 2, removeOnComplete: { age: 86400 }, removeOnFail: { age: 7 * 86400 } });
   }
 
   private async writeFullCheckpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, flat: Float32Array, step: number, dir: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Worker as Thread } from 'node:worker_threads';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { FiberError, isFiberError } from '../errors/index.js';
@@ -11,6 +12,8 @@ import { ShardClient } from '../ps/shard-client.js';
 import { planLayout, type ShardLayout } from '../ps/shard-layout.js';
 import { psKeys, readJson, readShards, type ActiveStage, type ShardRecord, type TaskJobPayload, type TaskResult } from '../ps/stage-control.js';
 import { ComputeClient } from './compute-client.js';
+import { EVAL_JOB_NAME, recordEval, type EvalJobPayload } from './eval-job.js';
+import type { EvalResult } from '../eval/eval-result.js';
 
 export interface TaskWorkerOptions {
   readonly id: string;
@@ -54,7 +57,7 @@ interface Connected {
  * which the shards count once.
  */
 export class TaskWorker {
-  private worker: Worker<TaskJobPayload, TaskResult> | null = null;
+  private worker: Worker<TaskJobPayload | EvalJobPayload, TaskResult | EvalResult> | null = null;
   private readonly compute = new ComputeClient();
   private conn: Connected | null = null;
   private version: { key: string; step: number } | null = null;
@@ -71,7 +74,7 @@ export class TaskWorker {
   constructor(private readonly o: TaskWorkerOptions) {}
 
   start(): void {
-    this.worker = new Worker<TaskJobPayload, TaskResult>(TASKS_QUEUE, (job) => this.process(job), {
+    this.worker = new Worker<TaskJobPayload | EvalJobPayload, TaskResult | EvalResult>(TASKS_QUEUE, (job) => (job.name === EVAL_JOB_NAME ? this.evaluate(job as Job<EvalJobPayload>) : this.process(job as Job<TaskJobPayload>)), {
       connection: this.o.workerRedis, prefix: QUEUE_PREFIX, concurrency: 1,
       lockDuration: this.o.lockDurationMs ?? 30_000, stalledInterval: this.o.stalledIntervalMs ?? 30_000, maxStalledCount: 100,
     });
@@ -154,6 +157,38 @@ export class TaskWorker {
       this.state = this.closing ? 'draining' : 'idle';
       this.current = null;
       this.onTaskDone(p.stage, (performance.now() - started) / 1000, outcome, skipped);
+    }
+  }
+
+  /**
+   * An in-training evaluation of a checkpoint, in its own thread (like compute, so locks and
+   * heartbeats continue); the scores go to the stage's status and evals list.
+   */
+  private async evaluate(job: Job<EvalJobPayload>): Promise<EvalResult> {
+    const p = job.data;
+    const log = this.o.log.child({ run: p.run, stage: p.stage, step: p.step, job: job.id });
+    this.state = 'busy';
+    this.current = `${p.run}/${p.stage} eval ${p.task} @${p.step}`;
+    void this.heartbeat();
+    try {
+      const thread = new Thread(new URL('./eval-thread.js', import.meta.url), { workerData: p, env: process.env });
+      const reply = await new Promise<{ ok: true; result: EvalResult } | { ok: false; message: string }>((resolve, reject) => {
+        thread.once('message', resolve);
+        thread.once('error', reject);
+        thread.once('exit', (code) => reject(new Error(`eval thread exited with code ${code}`)));
+      });
+      await thread.terminate();
+      if (!reply.ok) throw new Error(reply.message);
+      await recordEval(this.o.redis, p, reply.result);
+      log.info({ task: p.task, n: reply.result.n, scores: reply.result.scores, seconds: reply.result.seconds }, 'evaluation recorded');
+      return reply.result;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'evaluation failed');
+      await recordRunError(this.o.redis, p.run, { stage: p.stage, source: `worker ${this.o.id}`, message: `eval of step ${p.step}: ${(err as Error).message}` });
+      throw err;
+    } finally {
+      this.state = this.closing ? 'draining' : 'idle';
+      this.current = null;
     }
   }
 

@@ -1,0 +1,51 @@
+/**
+ * End-to-end training throughput of fiber-tiny through the real system: `fiber demo` with W
+ * workers (embedded redis-server, parameter-server shards and workers as processes, generated
+ * 64 px shapes), coarse stage only measured (the fine stage runs 1 step). samples/s is the
+ * coordinator's own per-step record (global batch / wall time of the step, pulls, compute,
+ * pushes and the optimizer included), over the whole stage (the first steps carry the warm-up).
+ * Baseline in the same run: 1 worker. On a machine with C cores, more than C workers only
+ * share the cores.
+ *
+ *   npm run build && node dist/bench/train.js [--workers 1,2,4] [--shards 1] [--steps 20] [--json]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DemoSummary } from '../src/demo/demo-summary.js';
+import { FIBER_BIN, REPO_ROOT } from '../test/helpers/cli.js';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+};
+const workers = arg('workers', '1,2,4').split(',').map(Number);
+const shards = Number(arg('shards', '1'));
+const steps = Number(arg('steps', '20'));
+const json = process.argv.includes('--json');
+
+interface Row { workers: number; shards: number; steps: number; samplesPerSec: number; speedup: number; seconds: number }
+const rows: Row[] = [];
+const root = mkdtempSync(join(tmpdir(), 'fiber-bench-train-'));
+try {
+  for (const w of workers) {
+    const out = join(root, `w${w}`);
+    const res = spawnSync(process.execPath, [FIBER_BIN, 'demo', '--out', out, '--json', '--workers', String(w), '--shards', String(shards),
+      '--coarse-steps', String(steps), '--fine-steps', '1', '--images', '256'], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, FIBER_REDIS_URL: '' } });
+    if (res.status !== 0) throw new Error(`fiber demo --workers ${w} failed:\n${res.stderr.slice(-3000)}`);
+    const summary = JSON.parse(res.stdout) as DemoSummary;
+    const coarse = summary.stages.find((s) => s.stage === 'coarse')!;
+    const rate = coarse.samplesPerSec ?? NaN;
+    rows.push({ workers: w, shards, steps, samplesPerSec: rate, speedup: rate / (rows[0]?.samplesPerSec ?? rate), seconds: coarse.seconds });
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
+
+const result = { bench: 'train', model: 'fiber-tiny', stage: 'coarse', globalBatch: 16, cores: cpus().length, rows };
+if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+else {
+  process.stdout.write(`${JSON.stringify(result)}\n\n| workers | shards | steps | samples/s | vs 1 worker | stage time |\n| --- | --- | --- | --- | --- | --- |\n`);
+  for (const r of rows) process.stdout.write(`| ${r.workers} | ${r.shards} | ${r.steps} | ${r.samplesPerSec.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.seconds.toFixed(0)} s |\n`);
+}
