@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { registerRunCommands } from './run-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerDataCommands } from './data-commands.js';
+import { registerEvalCommands } from './eval-commands.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerDemoCommand } from './demo-commands.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerModelCommands(program);
   registerDataCommands(program);
+  registerEvalCommands(program);
   registerServiceCommands(program);
   return program;
 }

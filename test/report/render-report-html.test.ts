@@ -15,12 +15,12 @@ function stage(over: Partial<StageStatus>): StageStatus {
   return {
     stage: 'coarse', state: 'completed', jobId: 'j', submittedAt: '2026-11-01T00:00:00.000Z', startedAt: '2026-11-01T00:00:00.000Z',
     finishedAt: '2026-11-01T01:02:05.000Z', init: null, checkpoint: null, error: null, cancelRequested: false, step: 60, totalSteps: 60,
-    samplesPerSec: 40, etaSeconds: null, lr: 1e-5, losses: { total: 1 }, skipped: {}, ...over,
+    samplesPerSec: 40, etaSeconds: null, lr: 1e-5, losses: { total: 1 }, skipped: {}, eval: null, ...over,
   };
 }
 
 function run(stages: StageStatus[]): RunStatus {
-  return { name: `run-${evil}`, state: 'completed', preset: 'fiber-tiny', configHash: 'abc123', createdAt: '2026-11-01T00:00:00.000Z', cancelledAt: null, stages };
+  return { name: `run-${evil}`, state: 'completed', preset: 'fiber-tiny', configHash: 'abc123', createdAt: '2026-11-01T00:00:00.000Z', cancelledAt: null, stages, errors: [] };
 }
 
 const metricsOf = (steps: number, evals = 0): StageMetrics => ({

@@ -1,0 +1,26 @@
+import { evaluateCheckpoint } from '../../eval/evaluate-checkpoint.js';
+import type { EvalResult } from '../../eval/eval-result.js';
+import type { EvalCommandOptions } from '../eval-commands.js';
+import { printJson, printLines } from '../output.js';
+import type { GlobalOptions } from '../program.js';
+import { renderEvalResult } from '../render-eval.js';
+import { dataContext } from './data-context.js';
+
+/** `fiber eval`: the same storage setup as the data commands, one evaluation, a table or JSON. */
+export async function runEval(opts: EvalCommandOptions, globals: GlobalOptions): Promise<void> {
+  const { store, log } = dataContext(globals);
+  let result: EvalResult;
+  try {
+    result = await evaluateCheckpoint(store, {
+      checkpoint: opts.checkpoint, data: opts.data, task: opts.task, batchSize: opts.batchSize,
+      ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      ...(opts.rerank !== undefined ? { rerank: opts.rerank } : {}),
+      ...(opts.preset !== undefined ? { preset: opts.preset } : {}),
+      onProgress: (p) => log.debug(p, 'eval progress'),
+    });
+  } finally {
+    await store.close();
+  }
+  if (opts.json) printJson(result);
+  else printLines(renderEvalResult(result));
+}

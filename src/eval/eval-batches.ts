@@ -1,0 +1,57 @@
+import { collateCoarse, collateFine } from '../data/collate.js';
+import type { DataStageConfig } from '../data/data-stage-config.js';
+import type { PreparedSample } from '../data/prepare-sample.js';
+import type { TextTokenizer } from '../data/text-tokenizer.js';
+import type { CoarseBatch } from '../model/batch.js';
+import { toModelBatch } from '../worker/model-batch.js';
+import type { EvalSkipReason } from './eval-result.js';
+import { groundingPhrases, type GroundingPhrase } from './grounding-phrases.js';
+
+/*
+ * Model inputs for eval, built with the training collators so padding, placement and text rows
+ * are the ones the model was trained on. B samples, S the model's imageSize, L the query length.
+ */
+
+/** Pairs i = (image i, its first caption): the dual encoder's inputs. */
+export type RetrievalBatch = Pick<CoarseBatch, 'pixelValues' | 'inputIds' | 'attentionMask' | 'numSamples' | 'imageSize' | 'textLength'>;
+
+/** Images with their captions and the phrases to ground in each. */
+export interface GroundingBatch {
+  readonly numSamples: number; // B
+  readonly imageSize: number; // S
+  readonly textLength: number; // L
+  /** [B, 3, S, S]: each image at the top left of the square, as in fine training (toModelBatch). */
+  readonly pixelValues: Float32Array;
+  readonly inputIds: Int32Array; // [B, L]
+  readonly attentionMask: Int32Array; // [B, L]
+  /** Per sample: the real image's extent inside the square (boxes are clipped to it) and its phrases. */
+  readonly samples: ReadonlyArray<{ readonly key: string; readonly width: number; readonly height: number; readonly phrases: readonly GroundingPhrase[] }>;
+}
+
+export function toRetrievalBatch(samples: readonly PreparedSample[], config: DataStageConfig, tokenizer: TextTokenizer): RetrievalBatch {
+  // config.mlm is null for eval, so the MLM rows are plain copies and seed/step do not matter.
+  const b = collateCoarse(samples, config, tokenizer, 0, 0, {});
+  return { pixelValues: b.pixelValues, inputIds: b.inputIds, attentionMask: b.attentionMask, numSamples: b.numSamples, imageSize: b.imageSize, textLength: b.textLength };
+}
+
+/**
+ * The grounding batch of the samples that keep at least one phrase (others are counted as
+ * `no_phrases`, truncated phrases as `phrase_truncated`); undefined when none does.
+ */
+export function toGroundingBatch(samples: readonly PreparedSample[], config: DataStageConfig, tokenizer: TextTokenizer, skip: (reason: EvalSkipReason) => void): GroundingBatch | undefined {
+  const kept: Array<{ s: PreparedSample; phrases: GroundingPhrase[] }> = [];
+  for (const s of samples) {
+    const { phrases, truncated } = groundingPhrases(s.boxes, s.boxSpans, s.tokenOffsets, config.maxTextLen);
+    for (let i = 0; i < truncated; i++) skip('phrase_truncated');
+    if (phrases.length === 0) skip('no_phrases');
+    else kept.push({ s, phrases });
+  }
+  if (kept.length === 0) return undefined;
+  const data = collateFine(kept.map((k) => k.s), config, tokenizer, {});
+  const model = toModelBatch(data, config.imageSize);
+  return {
+    numSamples: model.numSamples, imageSize: model.imageSize, textLength: model.textLength,
+    pixelValues: model.pixelValues, inputIds: model.inputIds, attentionMask: model.attentionMask,
+    samples: kept.map(({ s, phrases }) => ({ key: s.key, width: s.image.width, height: s.image.height, phrases })),
+  };
+}
