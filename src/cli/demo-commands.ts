@@ -26,6 +26,7 @@ export interface DemoCliOptions {
   readonly out: string;
   readonly seed: number;
   readonly images: number;
+  readonly evalImages: number;
   readonly json?: boolean;
 }
 
@@ -40,6 +41,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--fine-steps <n>', 'optimizer steps of the fine stage (overrides --steps)', positiveInt('--fine-steps', 1_000_000))
     .option('--data <url>', 'a packed dataset (the --out of fiber data pack / data synth: coarse/ and fine/ shards) instead of generated scenes')
     .option('--images <n>', 'generated training scenes', positiveInt('--images', 1_000_000), DEMO_DEFAULTS.trainImages)
+    .option('--eval-images <n>', 'generated held-out scenes for evaluation', positiveInt('--eval-images', 100_000), DEMO_DEFAULTS.evalImages)
     .option('--out <dir>', 'folder for data, checkpoints, logs and the report', DEMO_DEFAULTS.out)
     .option('--seed <n>', 'seed of the data and the model: the same seed gives the same bits whatever --workers and --shards', nonNegativeInt, DEMO_DEFAULTS.seed)
     .option('--json', 'print the summary as JSON (progress goes to stderr)')

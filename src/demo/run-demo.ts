@@ -124,6 +124,8 @@ export function demoConfig(o: DemoOptions, data: DemoData, checkpoints: string):
     },
     sets: [
       `seed=${o.seed}`,
+      // 2 tasks of one 8-sample micro-batch: ITC contrasts 8 captions at a time (the preset's 4 is weak).
+      'batch.coarse.microBatch=8',
       `optimizer.coarse.totalSteps=${o.coarseSteps}`, `optimizer.fine.totalSteps=${o.fineSteps}`,
       `optimizer.fine.warmupSteps=${Math.max(1, Math.min(20, Math.floor(o.fineSteps / 10)))}`,
       `checkpoint.uri=${checkpoints}`, `checkpoint.everySteps=${every}`,

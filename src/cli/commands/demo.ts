@@ -16,7 +16,7 @@ export async function demo(opts: DemoCliOptions, ctx: CliContext): Promise<void>
     coarseSteps: opts.coarseSteps ?? opts.steps ?? DEMO_DEFAULTS.coarseSteps,
     fineSteps: opts.fineSteps ?? opts.steps ?? DEMO_DEFAULTS.fineSteps,
     ...(opts.data ? { data: opts.data } : {}),
-    out: opts.out, seed: opts.seed, trainImages: opts.images, evalImages: DEMO_DEFAULTS.evalImages,
+    out: opts.out, seed: opts.seed, trainImages: opts.images, evalImages: opts.evalImages,
   };
   const tty = Boolean(process.stderr.isTTY);
   const err = process.stderr;
