@@ -28,10 +28,27 @@ export function itcImageFeature(params: ParamTensors, imageTokens: tf.Tensor): t
   return l2Normalize(tf.tanh(dense(params, 'cross_modal_image_pooler_itc.dense', tf.mean(feats, 1))));
 }
 
-/** Dual-encoder text feature: transform_itc, token 0 (<s>), pooler_itc, L2. [B, L, T] -> [B, Hc]. */
-export function itcTextFeature(params: ParamTensors, textTokens: tf.Tensor): tf.Tensor {
+/**
+ * Masked mean over the valid text positions: [B, L, X], attentionMask [B, L] (1 = token) -> [B, X].
+ */
+function maskedMean(x: tf.Tensor, attentionMask: tf.Tensor): tf.Tensor {
+  const m = attentionMask.asType('float32').expandDims(2); // [B, L, 1]
+  return tf.div(tf.sum(tf.mul(x, m), 1), tf.maximum(tf.sum(m, 1), 1)); // [B, X]
+}
+
+/**
+ * Dual-encoder text feature: transform_itc, masked mean over tokens, pooler_itc (dense+tanh), L2.
+ * [B, L, T], attentionMask [B, L] -> [B, Hc].
+ * Deviation (docs/model.md): the reference pools token 0 (<s>). That works from a pretrained
+ * RoBERTa, whose <s> output is contextual; from a fresh init (std 0.02) the <s> output barely
+ * depends on the caption (fiber-tiny: cross-sample spread 0.7% of its magnitude), the text ITC
+ * features are then the same for every caption, and the contrastive loss is minimised by
+ * collapsing the image features onto them too: ITC sits at exactly ln(B) and never recovers.
+ * The masked mean sees every word from step 0. Same parameters, names and shapes.
+ */
+export function itcTextFeature(params: ParamTensors, textTokens: tf.Tensor, attentionMask: tf.Tensor): tf.Tensor {
   const feats = dense(params, 'cross_modal_text_transform_itc', textTokens); // [B, L, Hc]
-  return l2Normalize(tf.tanh(dense(params, 'cross_modal_text_pooler_itc.dense', firstToken(feats))));
+  return l2Normalize(tf.tanh(dense(params, 'cross_modal_text_pooler_itc.dense', maskedMean(feats, attentionMask))));
 }
 
 /** Fusion-mode features: text_feats [B, L, Hc], image_feats [B, N, Hc], cls_feats [B, 2Hc]. */

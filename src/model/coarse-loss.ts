@@ -84,7 +84,7 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
   const imageOnly = encode(config, params, { imagePrefix: imgPre }, 'image', drop);
   const textOnly = encode(config, params, { textPrefix: txtPre, attentionMask: mask }, 'text', drop);
   const fi = itcImageFeature(params, imageOnly.imageTokens!); // [B, Hc]
-  const ft = itcTextFeature(params, textOnly.textTokens!); // [B, Hc]
+  const ft = itcTextFeature(params, textOnly.textTokens!, mask); // [B, Hc]
   const temp = itcTemperature(params);
   const simI2T = tf.div(matmul2d(fi as tf.Tensor2D, tf.transpose(ft) as tf.Tensor2D), temp) as tf.Tensor2D; // [B, B]
   const simT2I = tf.transpose(simI2T) as tf.Tensor2D;

@@ -21,7 +21,7 @@ export function forwardOutputs(
     const drop = new DropoutContext(false, 0);
     const enc = encode(config, params, inputs, mode, drop);
     if (mode === 'image') return { image_embeds: enc.imageTokens!, itc_image: itcImageFeature(params, enc.imageTokens!) };
-    if (mode === 'text') return { text_embeds: enc.textTokens!, itc_text: itcTextFeature(params, enc.textTokens!) };
+    if (mode === 'text') return { text_embeds: enc.textTokens!, itc_text: itcTextFeature(params, enc.textTokens!, inputs.attentionMask!) };
     const { textFeats, clsFeats } = fusionFeatures(params, enc.imageTokens!, enc.textTokens!);
     const [b, l] = enc.textTokens!.shape as [number, number];
     const all = Int32Array.from({ length: b * l }, (_, i) => i);
