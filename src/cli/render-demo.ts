@@ -1,6 +1,6 @@
 import type { DemoSummary } from '../demo/demo-summary.js';
 import type { StageStatus, StatusReport } from '../queue/status-report.js';
-import { duration } from './render-status.js';
+import { bar, duration } from './render-status.js';
 
 /** One line of live progress: the running stage (or the last one), its bar, speed, ETA and losses. */
 export function demoProgressLine(report: StatusReport): string {
@@ -8,9 +8,7 @@ export function demoProgressLine(report: StatusReport): string {
   const s: StageStatus | undefined = stages.find((x) => x.state === 'running') ?? stages.find((x) => x.state === 'queued') ?? stages.at(-1);
   if (!s) return 'waiting for the run to register';
   const step = s.step ?? 0;
-  const width = 24;
-  const filled = Math.round((step / Math.max(1, s.totalSteps)) * width);
-  const parts = [`${s.stage.padEnd(6)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(step).padStart(String(s.totalSteps).length)}/${s.totalSteps}`];
+  const parts = [`${s.stage.padEnd(6)} ${bar(step / Math.max(1, s.totalSteps), 24)} ${String(step).padStart(String(s.totalSteps).length)}/${s.totalSteps}`];
   if (s.state !== 'running') parts.push(s.state);
   if (s.samplesPerSec !== null) parts.push(`${s.samplesPerSec.toFixed(1)} samples/s`);
   if (s.etaSeconds !== null && s.state === 'running') parts.push(`ETA ${duration(s.etaSeconds)}`);

@@ -59,7 +59,8 @@ function renderStage(s: StageStatus, paint: (state: string, text: string) => str
   return lines;
 }
 
-function bar(fraction: number, width = 20): string {
+/** `[####......]`: a progress bar of `width` cells. */
+export function bar(fraction: number, width = 20): string {
   const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }

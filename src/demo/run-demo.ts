@@ -15,7 +15,9 @@ import { RunRegistry } from '../queue/run-registry.js';
 import { openStageQueue, openTaskQueue } from '../queue/stage-queue.js';
 import type { StatusReport } from '../queue/status-report.js';
 import { submitStage } from '../queue/submit-stage.js';
-import { metricsKey, registryKeys } from '../queue/keys.js';
+import { registryKeys } from '../queue/keys.js';
+import { collectRunMetrics } from '../report/collect-run-metrics.js';
+import type { StepMetric } from '../report/metric-lines.js';
 import { ChildServices } from './child-services.js';
 import type { DemoOptions } from './demo-options.js';
 import type { DemoStageSummary, DemoSummary } from './demo-summary.js';
@@ -91,7 +93,8 @@ export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, s
     await waitForEvals(redis, run, config, signal);
     await children.stop();
 
-    const stages = await Promise.all(STAGES.map((stage) => stageSummary(store, redis, run, report, stage)));
+    const metrics = await collectRunMetrics(redis, run);
+    const stages = await Promise.all(STAGES.map((stage) => stageSummary(store, metrics[stage].steps, report, stage)));
     events.phase('evaluating: retrieval (coarse) and grounding (fine), trained vs starting weights');
     const evals = await evaluateDemo(store, data, stages.map((s) => s.checkpoint!), signal);
     throwIfAborted(signal);
@@ -152,10 +155,9 @@ async function follow(sources: StatusSources, run: string, children: ChildServic
   }
 }
 
-async function stageSummary(store: ObjectStore, redis: import('ioredis').Redis, run: string, report: StatusReport, stage: StageName): Promise<DemoStageSummary> {
+async function stageSummary(store: ObjectStore, metrics: readonly StepMetric[], report: StatusReport, stage: StageName): Promise<DemoStageSummary> {
   const s = report.runs[0]!.stages.find((x) => x.stage === stage)!;
-  const metrics = (await redis.lrange(metricsKey(run, stage), 0, -1)).map((l) => JSON.parse(l) as { seconds: number; samples: number; losses: Record<string, number> });
-  const mean = (xs: typeof metrics) => (xs.length ? xs.reduce((a, m) => a + (m.losses.total ?? NaN), 0) / xs.length : null);
+  const mean = (xs: readonly StepMetric[]) => (xs.length ? xs.reduce((a, m) => a + (m.losses.total ?? NaN), 0) / xs.length : null);
   const seconds = metrics.reduce((a, m) => a + m.seconds, 0);
   const samples = metrics.reduce((a, m) => a + m.samples, 0);
   const manifest = s.checkpoint ? await readManifest(store, s.checkpoint) : null;

@@ -1,15 +1,14 @@
 import { parentPort } from 'node:worker_threads';
 import type { RunConfig, StageName } from '../config/index.js';
-import { DEFAULT_FINE_TRANSFORM, dataStageConfig, type DataStageConfig } from '../data/data-stage-config.js';
 import { createObjectStore } from '../data/object-store.js';
 import { s3ConfigFromEnv } from '../data/s3-config.js';
 import { DEFAULT_RETRY } from '../data/retry.js';
-import { DEFAULT_MLM } from '../data/mlm-mask.js';
 import { TaskDataLoader } from '../data/task-data-loader.js';
 import { hashInts } from '../data/rng.js';
 import { isFiberError } from '../errors/index.js';
 import type { FromCompute, ToCompute } from './compute-protocol.js';
 import { toModelBatch } from './model-batch.js';
+import { toDataConfig } from './to-data-config.js';
 
 /*
  * The compute thread: owns TensorFlow.js, the model's weights and the data loader. One task at a
@@ -79,22 +78,6 @@ async function prepare(key: string, config: RunConfig, stage: StageName): Promis
     seed: config.seed, globalBatchSize: config.batch[stage].globalBatch, tasksPerStep: config.batch[stage].tasksPerStep,
   }, { store });
   return { key, config, stage, model, loader, sizes, offsets, total, trainable: specs.map((s) => s.trainable) };
-}
-
-/** The run config's data section as the data layer's stage config. */
-export function toDataConfig(config: RunConfig, stage: StageName): DataStageConfig {
-  const d = config.data[stage];
-  const datasets = d.shards.map((shards, i) => ({ name: `dataset${i}`, shards: [shards], ...(d.weights[i] !== undefined ? { weight: d.weights[i] } : {}) }));
-  if (stage === 'coarse') {
-    const c = config.data.coarse;
-    return dataStageConfig('coarse', datasets, { imageSize: c.imageSize, maxTextLen: c.maxTextLen, mlm: { ...DEFAULT_MLM, probability: c.mlmProbability } });
-  }
-  const f = config.data.fine;
-  return dataStageConfig('fine', datasets, {
-    imageSize: config.model.imageSize, maxTextLen: f.maxTextLen,
-    // The model trains on S x S squares: pad every fine batch to that size.
-    fine: { ...DEFAULT_FINE_TRANSFORM, minSizes: [...f.minSizes], maxSize: f.maxSize, flipProbability: f.flipProbability, padTo: { height: config.model.imageSize, width: config.model.imageSize } },
-  });
 }
 
 async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>): Promise<FromCompute> {

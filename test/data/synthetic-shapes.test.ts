@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { resolveRunConfig } from '../../src/config/index.js';
 import type { CoarseBatch, FineBatch } from '../../src/data/batch.js';
-import { DEFAULT_FINE_TRANSFORM, dataStageConfig } from '../../src/data/data-stage-config.js';
+import { toDataConfig } from '../../src/worker/to-data-config.js';
 import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
 import type { PackResult } from '../../src/data/pack-dataset.js';
 import type { PackInput } from '../../src/data/pack-sources.js';
@@ -149,10 +149,10 @@ test('packed shards load in both stages with the fiber-tiny data settings, every
   assert.deepEqual(packed.missingImages, []);
   assert.deepEqual(await scratch(), before, 'the PNG folder is removed');
 
-  // The worker's mapping from the run config (toDataConfig in src/worker/compute-thread.ts, which cannot be imported outside its thread).
-  const run = resolveRunConfig({ preset: 'fiber-tiny' });
+  // The workers' own mapping from the run config.
+  const run = resolveRunConfig({ preset: 'fiber-tiny', file: { data: { coarse: { shards: [packed.coarse?.pattern] }, fine: { shards: [packed.fine?.pattern] } } } });
   const plan = { seed: 0, globalBatchSize: 8, tasksPerStep: 1 };
-  const coarse = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: packed.coarse?.pattern as string }], { imageSize: run.data.coarse.imageSize, maxTextLen: run.data.coarse.maxTextLen }), plan, { store });
+  const coarse = await TaskDataLoader.open(toDataConfig(run, 'coarse'), plan, { store });
   try {
     const keys = new Set<string>();
     for (let v = 0; v < 3; v++) {
@@ -167,12 +167,7 @@ test('packed shards load in both stages with the fiber-tiny data settings, every
     await coarse.close();
   }
 
-  const f = run.data.fine;
-  const fineConfig = dataStageConfig('fine', [{ shards: packed.fine?.pattern as string }], {
-    imageSize: run.model.imageSize, maxTextLen: f.maxTextLen,
-    fine: { ...DEFAULT_FINE_TRANSFORM, minSizes: [...f.minSizes], maxSize: f.maxSize, flipProbability: f.flipProbability, padTo: { height: run.model.imageSize, width: run.model.imageSize } },
-  });
-  const fine = await TaskDataLoader.open(fineConfig, plan, { store });
+  const fine = await TaskDataLoader.open(toDataConfig(run, 'fine'), plan, { store });
   try {
     let boxes = 0;
     for (let v = 0; v < 3; v++) {
