@@ -71,9 +71,12 @@ const PRESETS: Record<PresetName, () => Plain> = {
     coarseLr: 1e-4, fineLr: 1e-4, fineWarmup: 200, maxTextLen: 40, fineMaxTextLen: 64,
     minSizes: [96, 112, 128], maxSize: 128, everySteps: 500,
   }),
+  // Coarse LR 1e-4 (x5 for fusion and heads): at 5e-4 the from-scratch dual encoder collapses
+  // within 8 steps (every image and caption feature the same, ITC pinned at ln(B) for good); at
+  // 1e-4 it learns (docs/decisions.md, "fiber-tiny's coarse learning rate").
   'fiber-tiny': () => preset('fiber-tiny', {
     coarseBatch: [16, 4, 2], fineBatch: [8, 2, 2], coarseSteps: 200, fineSteps: 200,
-    coarseLr: 5e-4, fineLr: 5e-4, fineWarmup: 20, maxTextLen: 24, fineMaxTextLen: 32,
+    coarseLr: 1e-4, fineLr: 5e-4, fineWarmup: 20, maxTextLen: 24, fineMaxTextLen: 32,
     minSizes: [48, 56, 64], maxSize: 64, everySteps: 50,
   }),
 };

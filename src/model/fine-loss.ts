@@ -70,7 +70,7 @@ export function fineLosses(config: FiberModelConfig, params: ParamTensors, batch
   const posMask = new Float32Array(b * a);
   let numPos = 0;
   for (let i = 0; i < b; i++) {
-    const t = assignFcosTargets(out.levels, s, batch.boxes.subarray(i * m * 4, (i + 1) * m * 4), batch.boxMask.subarray(i * m, (i + 1) * m));
+    const t = assignFcosTargets(out.levels, batch.boxes.subarray(i * m * 4, (i + 1) * m * 4), batch.boxMask.subarray(i * m, (i + 1) * m));
     numPos += t.numPositive;
     ltrbTarget.set(t.ltrb, i * a * 4);
     ctrTarget.set(t.centerness, i * a);

@@ -35,17 +35,16 @@ export function anchorPoints(levels: readonly LevelGeometry[]): Float32Array {
   return out;
 }
 
-/** The reference trains the fine stage at ~800 px; FCOS's size ranges are scaled from there. */
-export const REFERENCE_FINE_IMAGE_SIZE = 800;
-
 /**
- * FCOS regression ranges per level: (0, 64), (64, 128), (128, 256), (256, 512), (512, inf) px at
- * 800 px, scaled by imageSize / 800 so a small training image still spreads its objects over
- * P3-P7 by relative size (at 64 px every box would otherwise fall to P3).
+ * FCOS regression ranges per level, in pixels: (0, 64), (64, 128), (128, 256), (256, 512),
+ * (512, inf) for strides 8-128, i.e. (4, 8) strides of the level. Kept in pixels whatever the
+ * image size: it is the ratio of an object to its level's stride that gives it enough anchor
+ * points to learn from (an object spans 4-16 strides of its level). Scaling the ranges with the
+ * image size, as fiber did before, sent a 24 px object of a 64 px image to P5 (stride 32), where
+ * it had exactly one point: grounding then barely learned (docs/decisions.md).
  */
-export function fcosSizeRanges(levels: readonly LevelGeometry[], imageSize: number): Array<[number, number]> {
-  const r = imageSize / REFERENCE_FINE_IMAGE_SIZE;
-  return levels.map((l, i) => [i === 0 ? 0 : 4 * l.stride * r, i === levels.length - 1 ? Infinity : 8 * l.stride * r]);
+export function fcosSizeRanges(levels: readonly LevelGeometry[]): Array<[number, number]> {
+  return levels.map((l, i) => [i === 0 ? 0 : 4 * l.stride, i === levels.length - 1 ? Infinity : 8 * l.stride]);
 }
 
 /**
@@ -55,7 +54,7 @@ export function fcosSizeRanges(levels: readonly LevelGeometry[], imageSize: numb
  * ground-truth box trains the head (ATSS guarantees the same).
  * boxes [M, 4] (x1, y1, x2, y2) pixels, boxMask [M] (1 = real).
  */
-export function assignFcosTargets(levels: readonly LevelGeometry[], imageSize: number, boxes: Float32Array, boxMask: Int32Array): FineTargets {
+export function assignFcosTargets(levels: readonly LevelGeometry[], boxes: Float32Array, boxMask: Int32Array): FineTargets {
   const points = anchorPoints(levels);
   const a = points.length / 2;
   const m = boxMask.length;
@@ -63,7 +62,7 @@ export function assignFcosTargets(levels: readonly LevelGeometry[], imageSize: n
   const ltrb = new Float32Array(a * 4);
   const centerness = new Float32Array(a);
   const bestArea = new Float64Array(a).fill(Infinity);
-  const ranges = fcosSizeRanges(levels, imageSize);
+  const ranges = fcosSizeRanges(levels);
   const levelOf = new Int32Array(a);
   let k = 0;
   levels.forEach((l, li) => {

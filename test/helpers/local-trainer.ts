@@ -1,0 +1,90 @@
+import type { RunConfig, StageName } from '../../src/config/index.js';
+import type { ObjectStore } from '../../src/data/object-store.js';
+import { hashInts } from '../../src/data/rng.js';
+import { TaskDataLoader } from '../../src/data/task-data-loader.js';
+import { FiberModel } from '../../src/model/fiber-model.js';
+import { initParams } from '../../src/model/init-params.js';
+import { lossAndGrads } from '../../src/model/loss-and-grads.js';
+import { numel, paramSpecs } from '../../src/model/param-spec.js';
+import { adamwUpdate } from '../../src/ps/adamw.js';
+import { chunkSquareSums, clipScale, globalNorm } from '../../src/ps/grad-norm.js';
+import { lrFactor } from '../../src/ps/lr-schedule.js';
+import { lrMultiplier } from '../../src/ps/param-spec.js';
+import { toModelBatch } from '../../src/worker/model-batch.js';
+import { toDataConfig } from '../../src/worker/to-data-config.js';
+
+export interface LocalTrainResult {
+  readonly weights: Map<string, Float32Array>;
+  /** Per step, each objective's sample-weighted mean. */
+  readonly losses: Array<Record<string, number>>;
+}
+
+/**
+ * One process doing what a 1-shard run does, without Redis or TCP: the workers' sample plan,
+ * micro-batches and per-task gradient sums (as compute-thread.ts), then the shard's ordered fold,
+ * mean, global-norm clipping and AdamW with the stage's groups and schedule (as shard-state.ts).
+ * For tests that need trained weights quickly; the distributed path's equality with itself
+ * across worker and shard counts is tested in test/ps.
+ * `init`: weights to start from by name (the fine stage takes the coarse weights it shares).
+ */
+export async function trainLocally(config: RunConfig, stage: StageName, store: ObjectStore, init?: ReadonlyMap<string, Float32Array>): Promise<LocalTrainResult> {
+  const specs = paramSpecs(config.model, stage);
+  const weights = initParams(config.model, stage, config.seed);
+  for (const [name, w] of init ?? []) if (weights.get(name)?.length === w.length) weights.set(name, w.slice());
+  const offsets: number[] = [];
+  let total = 0;
+  for (const s of specs) {
+    offsets.push(total);
+    total += numel(s.shape);
+  }
+  const expAvg = new Float32Array(total);
+  const expAvgSq = new Float32Array(total);
+  const flat = new Float32Array(total);
+  specs.forEach((s, i) => flat.set(weights.get(s.name)!, offsets[i]));
+  const model = new FiberModel(config.model, stage, weights);
+  const batch = config.batch[stage];
+  const opt = config.optimizer[stage];
+  const loader = await TaskDataLoader.open(toDataConfig(config, stage), { seed: config.seed, globalBatchSize: batch.globalBatch, tasksPerStep: batch.tasksPerStep }, { store });
+  const losses: Array<Record<string, number>> = [];
+  try {
+    for (let step = 0; step < opt.totalSteps; step++) {
+      const grad = new Float32Array(total);
+      const sums: Record<string, number> = {};
+      let n = 0;
+      for (let task = 0; task < batch.tasksPerStep; task++) {
+        let micro = 0;
+        for await (const b of loader.microBatches(step, task, batch.microBatch)) {
+          const index = micro++;
+          if (b.numSamples === 0) continue;
+          const out = await lossAndGrads(model, toModelBatch(b, config.model.imageSize), hashInts(config.seed, step, task, index));
+          specs.forEach((s, i) => {
+            const g = out.grads.get(s.name);
+            if (!g) return;
+            for (let j = 0, o = offsets[i]!; j < g.length; j++) grad[o + j] = grad[o + j]! + g[j]! * b.numSamples;
+          });
+          for (const [k, v] of Object.entries(out.lossesByObjective)) sums[k] = (sums[k] ?? 0) + v * b.numSamples;
+          n += b.numSamples;
+        }
+      }
+      const mean = n > 0 ? 1 / n : 0;
+      const norm = globalNorm([chunkSquareSums(grad, 0)]) * mean;
+      const scale = opt.gradClipNorm > 0 ? mean * clipScale(norm, opt.gradClipNorm) : mean;
+      const factor = lrFactor(step, opt);
+      specs.forEach((s, i) => {
+        const mult = lrMultiplier(s, opt);
+        if (mult === 0) return;
+        adamwUpdate(flat, expAvg, expAvgSq, grad, {
+          lr: opt.lr * factor * mult, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps,
+          weightDecay: s.noDecay ? 0 : opt.weightDecay, t: step + 1,
+        }, scale, offsets[i], offsets[i]! + numel(s.shape));
+      });
+      specs.forEach((s, i) => weights.set(s.name, flat.subarray(offsets[i], offsets[i]! + numel(s.shape))));
+      model.setParams(weights);
+      losses.push(Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v * mean])));
+    }
+  } finally {
+    model.dispose();
+    await loader.close();
+  }
+  return { weights: new Map([...weights].map(([k, w]) => [k, w.slice()])), losses };
+}
