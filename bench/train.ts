@@ -10,7 +10,7 @@
  *   npm run build && node dist/bench/train.js [--workers 1,2,4] [--shards 1] [--steps 20] [--json]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DemoSummary } from '../src/demo/demo-summary.js';
@@ -25,19 +25,36 @@ const shards = Number(arg('shards', '1'));
 const steps = Number(arg('steps', '20'));
 const json = process.argv.includes('--json');
 
-interface Row { workers: number; shards: number; steps: number; samplesPerSec: number; speedup: number; seconds: number }
+interface Row { workers: number; shards: number; steps: number; samplesPerSec: number; speedup: number; seconds: number; busyCores: number }
+
+/**
+ * CPU seconds of this process's finished children and their descendants (Linux: /proc/self/stat
+ * cutime + cstime, in clock ticks of 1/100 s), NaN elsewhere. Over a whole demo divided by its
+ * wall time: how many of the machine's cores the run kept busy.
+ */
+function childCpuSeconds(): number {
+  try {
+    const rest = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(rest[13]) + Number(rest[14])) / 100;
+  } catch {
+    return NaN;
+  }
+}
 const rows: Row[] = [];
 const root = mkdtempSync(join(tmpdir(), 'fiber-bench-train-'));
 try {
   for (const w of workers) {
     const out = join(root, `w${w}`);
+    const cpu0 = childCpuSeconds();
+    const t0 = performance.now();
     const res = spawnSync(process.execPath, [FIBER_BIN, 'demo', '--out', out, '--json', '--workers', String(w), '--shards', String(shards),
       '--coarse-steps', String(steps), '--fine-steps', '1', '--images', '256'], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, FIBER_REDIS_URL: '' } });
+    const busyCores = (childCpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
     if (res.status !== 0) throw new Error(`fiber demo --workers ${w} failed:\n${res.stderr.slice(-3000)}`);
     const summary = JSON.parse(res.stdout) as DemoSummary;
     const coarse = summary.stages.find((s) => s.stage === 'coarse')!;
     const rate = coarse.samplesPerSec ?? NaN;
-    rows.push({ workers: w, shards, steps, samplesPerSec: rate, speedup: rate / (rows[0]?.samplesPerSec ?? rate), seconds: coarse.seconds });
+    rows.push({ workers: w, shards, steps, samplesPerSec: rate, speedup: rate / (rows[0]?.samplesPerSec ?? rate), seconds: coarse.seconds, busyCores });
   }
 } finally {
   rmSync(root, { recursive: true, force: true });
@@ -46,6 +63,6 @@ try {
 const result = { bench: 'train', model: 'fiber-tiny', stage: 'coarse', globalBatch: 16, cores: cpus().length, rows };
 if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else {
-  process.stdout.write(`${JSON.stringify(result)}\n\n| workers | shards | steps | samples/s | vs 1 worker | stage time |\n| --- | --- | --- | --- | --- | --- |\n`);
-  for (const r of rows) process.stdout.write(`| ${r.workers} | ${r.shards} | ${r.steps} | ${r.samplesPerSec.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.seconds.toFixed(0)} s |\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n\n| workers | shards | steps | samples/s | vs 1 worker | stage time | cores busy (whole demo) |\n| --- | --- | --- | --- | --- | --- | --- |\n`);
+  for (const r of rows) process.stdout.write(`| ${r.workers} | ${r.shards} | ${r.steps} | ${r.samplesPerSec.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.seconds.toFixed(0)} s | ${r.busyCores.toFixed(2)} of ${cpus().length} |\n`);
 }

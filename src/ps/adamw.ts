@@ -25,16 +25,20 @@ export function adamwUpdate(
   params: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, grad: Float32Array,
   h: AdamWHyper, gradScale = 1, start = 0, end = params.length,
 ): void {
-  const bc1 = 1 - h.beta1 ** h.t;
-  const bc2 = 1 - h.beta2 ** h.t;
+  const { beta1, beta2, eps } = h;
+  const bc1 = 1 - beta1 ** h.t;
+  const bc2 = 1 - beta2 ** h.t;
   const decay = 1 - h.lr * h.weightDecay;
   const stepSize = h.lr / bc1;
   const sqrtBc2 = Math.sqrt(bc2);
   for (let i = start; i < end; i++) {
     const g = grad[i]! * gradScale;
-    // Moments are stored as float32 and read back, as torch keeps them, before they are used.
-    expAvg[i] = h.beta1 * expAvg[i]! + (1 - h.beta1) * g;
-    expAvgSq[i] = h.beta2 * expAvgSq[i]! + (1 - h.beta2) * g * g;
-    params[i] = params[i]! * decay - (stepSize * expAvg[i]!) / (Math.sqrt(expAvgSq[i]!) / sqrtBc2 + h.eps);
+    // Moments are rounded to float32, as torch stores them, before they are used (Math.fround
+    // gives the stored value's bits without reading the array back).
+    const m = Math.fround(beta1 * expAvg[i]! + (1 - beta1) * g);
+    const v = Math.fround(beta2 * expAvgSq[i]! + (1 - beta2) * g * g);
+    expAvg[i] = m;
+    expAvgSq[i] = v;
+    params[i] = params[i]! * decay - (stepSize * m) / (Math.sqrt(v) / sqrtBc2 + eps);
   }
 }

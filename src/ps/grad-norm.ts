@@ -17,6 +17,27 @@ export function chunkSquareSums(grad: Float32Array, flatStart: number): Float64A
   return out;
 }
 
+/**
+ * The last fold of a step fused with the norm: acc <- acc + grad (acc <- grad when `first`), and
+ * the chunk square sums of the result, in one pass. The same numbers as chunkSquareSums(acc)
+ * after a separate fold (same float32 sums, same float64 order), without reading acc again.
+ */
+export function foldWithSquareSums(acc: Float32Array, grad: Float32Array, first: boolean, flatStart: number): Float64Array {
+  if (flatStart % CHUNK !== 0) throw new RangeError(`shard start ${flatStart} is not chunk-aligned`);
+  const out = new Float64Array(Math.ceil(acc.length / CHUNK));
+  for (let c = 0; c < out.length; c++) {
+    let s = 0;
+    const end = Math.min(acc.length, (c + 1) * CHUNK);
+    for (let i = c * CHUNK; i < end; i++) {
+      const x = first ? grad[i]! : Math.fround(acc[i]! + grad[i]!);
+      acc[i] = x;
+      s += x * x;
+    }
+    out[c] = s;
+  }
+  return out;
+}
+
 /** Global L2 norm from every shard's chunk sums, added in global chunk order. */
 export function globalNorm(partialsByShard: readonly Float64Array[]): number {
   let total = 0;

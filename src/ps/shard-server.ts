@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { ShardState } from './shard-state.js';
-import { bodyAsFloat32, encodeFrame, FrameDecoder, macMatches, MessageType, ProtocolError, PROTOCOL_VERSION, type Frame } from './wire.js';
+import { bodyAsFloat32, encodeFrame, encodeFrameHead, FrameDecoder, macMatches, MessageType, ProtocolError, PROTOCOL_VERSION, type Frame } from './wire.js';
 
 export interface ShardServerOptions {
   readonly shard: number;
@@ -16,6 +16,16 @@ export interface ShardServerOptions {
   readonly log: Logger;
   /** The active stage's state, or null between stages. */
   readonly state: () => ShardState | null;
+}
+
+/** One version's parameters as served to pulls: filled up to `ready` (all once applied). */
+interface Snapshot {
+  key: string;
+  version: number;
+  readonly params: Float32Array;
+  ready: number;
+  /** Pull bodies still being written from it: it is not reused before they are done. */
+  writes: number;
 }
 
 export interface ShardServerStats {
@@ -41,7 +51,7 @@ export class ShardServer {
    * One copy of the parameters per version, shared by every pull of it (the live array changes on
    * apply). Buffers are reused once no socket write of theirs is pending.
    */
-  private snapshots: Array<{ key: string; params: Float32Array; writes: number }> = [];
+  private snapshots: Snapshot[] = [];
   private snapshotsOf: ShardState | null = null;
 
   constructor(private readonly o: ShardServerOptions) {}
@@ -72,7 +82,7 @@ export class ShardServer {
     socket.setNoDelay(true);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const nonce = randomBytes(16).toString('hex');
-    const decoder = new FrameDecoder(this.o.maxBodyBytes);
+    const decoder = new FrameDecoder(0); // the handshake frames have no body
     let authed = false;
     const drop = (reason: string, code: string) => {
       this.stats.rejectedConnections++;
@@ -94,6 +104,7 @@ export class ShardServer {
             return drop('frame before a valid handshake (wrong or missing FIBER_PS_TOKEN?)', 'fiber.ps.unauthenticated');
           }
           authed = true;
+          decoder.maxBodyBytes = this.o.maxBodyBytes;
           this.send(socket, MessageType.AuthOk, {});
           continue;
         }
@@ -114,16 +125,17 @@ export class ShardServer {
     }
     if (frame.type === MessageType.Pull) {
       const version = Number(h.version);
+      const timeoutMs = Number(h.timeoutMs ?? 60_000);
       const gone = () => this.send(socket, MessageType.Error, { id, code: 'fiber.ps.stale_version', message: `version ${version} is gone; shard is at ${state.version}`, current: state.version });
       if (state.version > version && !state.paramsAt(version)) return gone();
-      const ready = await state.waitForVersion(version, Number(h.timeoutMs ?? 60_000));
-      if (!ready) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.timeout', message: `version ${version} not reached in time; shard is at ${state.version}` });
+      // Waits for the first piece of the version only: the rest streams out as AdamW makes it.
+      const started = await state.waitForReadable(version, Math.min(1, state.size), timeoutMs);
+      if (!started) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.timeout', message: `version ${version} not reached in time; shard is at ${state.version}` });
       const snap = this.snapshotOf(state, version);
       if (!snap) return gone();
       this.stats.pulls++;
       this.stats.pullBytes += snap.params.byteLength;
-      snap.writes++;
-      return this.send(socket, MessageType.Params, { id, version }, snap.params, () => { snap.writes--; });
+      return this.stream(socket, state, snap, id, timeoutMs);
     }
     if (frame.type === MessageType.Push) {
       this.stats.pushes++;
@@ -141,10 +153,11 @@ export class ShardServer {
   }
 
   /**
-   * The shared copy of `version` (the current one or, with staleness, a kept older one), made on
-   * the first pull of it; undefined when the shard no longer has that version.
+   * The shared copy of `version` (the current one, the one being applied, or with staleness a kept
+   * older one), made on the first pull of it and filled as far as the shard has it; undefined
+   * when the shard no longer has that version.
    */
-  private snapshotOf(state: ShardState, version: number): { key: string; params: Float32Array; writes: number } | undefined {
+  private snapshotOf(state: ShardState, version: number): Snapshot | undefined {
     if (this.snapshotsOf !== state) {
       // A new stage or epoch: a version number may now name other parameters.
       for (const s of this.snapshots) s.key = '';
@@ -152,26 +165,70 @@ export class ShardServer {
     }
     const key = `${state.run}/${state.stage}/${version}`;
     const existing = this.snapshots.find((s) => s.key === key);
-    if (existing) return existing;
-    const source = state.paramsAt(version);
-    if (!source) return undefined;
+    if (existing) return this.fill(existing, state) ? existing : undefined;
+    if (!state.readable(version)) return undefined;
     let snap = this.snapshots.find((s) => s.writes === 0 && s.params.length === state.size && !this.isRecent(s, state));
     if (!snap) {
-      snap = { key, params: new Float32Array(state.size), writes: 0 };
+      snap = { key, version, params: new Float32Array(state.size), ready: 0, writes: 0 };
       this.snapshots.push(snap);
       if (this.snapshots.length > 4) this.snapshots = this.snapshots.filter((s) => s.writes > 0 || s === snap || this.isRecent(s, state));
     }
     snap.key = key;
-    snap.params.set(source);
-    return snap;
+    snap.version = version;
+    snap.ready = 0;
+    return this.fill(snap, state) ? snap : undefined;
+  }
+
+  /** Copy what the shard has of the snapshot's version beyond what it holds; false if gone. */
+  private fill(snap: Snapshot, state: ShardState): boolean {
+    if (snap.ready === snap.params.length) return true;
+    const r = state.readable(snap.version);
+    if (!r) return false;
+    if (r.ready > snap.ready) {
+      snap.params.set(r.params.subarray(snap.ready, r.ready), snap.ready);
+      snap.ready = r.ready;
+    }
+    return true;
+  }
+
+  /**
+   * One Params frame: the prefix and header at once (the body's length is known), then the body
+   * piece by piece as the snapshot fills. If the version goes away mid-body (a late pull of a
+   * step overtaken by the next, which a synchronous run never does), no error frame can follow a
+   * promised body: the connection is closed and the client's task is retried.
+   */
+  private async stream(socket: Socket, state: ShardState, snap: Snapshot, id: unknown, timeoutMs: number): Promise<void> {
+    snap.writes++;
+    let released = false;
+    const release = () => { if (!released) { released = true; snap.writes--; } };
+    const size = snap.params.length;
+    const head = encodeFrameHead(MessageType.Params, { id, version: snap.version }, size * 4);
+    head.forEach((part, i) => socket.write(part, size === 0 && i === head.length - 1 ? () => release() : undefined));
+    let sent = 0;
+    for (;;) {
+      if (socket.destroyed) return release();
+      if (!this.fill(snap, state)) {
+        socket.destroy();
+        return release();
+      }
+      if (snap.ready > sent) {
+        const last = snap.ready === size;
+        socket.write(Buffer.from(snap.params.buffer, snap.params.byteOffset + sent * 4, (snap.ready - sent) * 4), last ? () => release() : undefined);
+        sent = snap.ready;
+      }
+      if (sent === size) return;
+      if (!(await state.waitForReadable(snap.version, sent + 1, timeoutMs))) {
+        this.o.log.warn({ shard: this.o.shard, version: snap.version }, 'pull stalled mid-body; closing the connection');
+        socket.destroy();
+        return release();
+      }
+    }
   }
 
   /** A snapshot of a version that pulls may still ask for (the current one or a kept older one). */
-  private isRecent(snap: { key: string }, state: ShardState): boolean {
-    const prefix = `${state.run}/${state.stage}/`;
-    if (!snap.key.startsWith(prefix)) return false;
-    const v = Number(snap.key.slice(prefix.length));
-    return v === state.version || state.paramsAt(v) !== undefined;
+  private isRecent(snap: Snapshot, state: ShardState): boolean {
+    if (!snap.key.startsWith(`${state.run}/${state.stage}/`)) return false;
+    return state.readable(snap.version) !== undefined;
   }
 
   private send(socket: Socket, type: MessageType, header: Record<string, unknown>, body?: Float32Array, written?: () => void): void {

@@ -58,35 +58,45 @@ export class ProtocolError extends Error {
 
 /** Header + body as buffers to write in order (the body is not copied). */
 export function encodeFrame(type: MessageType, header: Record<string, unknown>, body?: ArrayBufferView): Buffer[] {
+  if (!body || body.byteLength === 0) return [Buffer.concat(encodeFrameHead(type, header, 0))];
+  return [...encodeFrameHead(type, header, body.byteLength), Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
+}
+
+/** Prefix and header of a frame whose `bodyBytes` of body the caller writes after them. */
+export function encodeFrameHead(type: MessageType, header: Record<string, unknown>, bodyBytes: number): Buffer[] {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   if (json.length > MAX_HEADER_BYTES) throw new ProtocolError('fiber.ps.header_too_large', `header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
-  const bodyBuf = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0);
   const prefix = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
   prefix.writeUInt32LE(MAGIC, 0);
   prefix.writeUInt8(PROTOCOL_VERSION, 4);
   prefix.writeUInt8(type, 5);
   prefix.writeUInt16LE(0, 6);
   prefix.writeUInt32LE(json.length, 8);
-  prefix.writeUInt32LE(bodyBuf.length, 12);
-  return bodyBuf.length > 0 ? [prefix, json, bodyBuf] : [Buffer.concat([prefix, json])];
+  prefix.writeUInt32LE(bodyBytes, 12);
+  return [prefix, json];
 }
 
 /**
  * Incremental decoder for a byte stream. Feed it socket chunks; it returns whole frames and
- * throws ProtocolError on the first malformed prefix or header. Bodies are copied once, from the
- * socket's chunks into a buffer of exactly the body's size.
+ * throws ProtocolError on the first malformed prefix or header. A body is copied once, from the
+ * socket's chunks into a buffer of exactly its size, as the chunks arrive: they are copied
+ * while still in cache and not held until the frame is whole.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  private pending: { type: MessageType; headerLen: number; bodyLen: number } | null = null;
+  private pending: { type: MessageType; headerLen: number; bodyLen: number; header?: Record<string, unknown>; body?: Buffer; filled: number } | null = null;
   /**
    * Bodies handed back with release(), by size. Fresh multi-MB buffers cost more than the copy
    * into them (the kernel zeroes and maps every page), so steady-state traffic reuses them.
    */
   private readonly pool = new Map<number, Buffer[]>();
 
-  constructor(private readonly maxBodyBytes: number) {}
+  /**
+   * @param maxBodyBytes largest body accepted; a server starts a connection at 0 and raises it
+   *   once the peer is authenticated, so a stranger cannot make it allocate a body buffer.
+   */
+  constructor(public maxBodyBytes: number) {}
 
   /** Give a frame body back for reuse once nothing reads it any more. */
   release(body: Buffer): void {
@@ -103,23 +113,36 @@ export class FrameDecoder {
     for (;;) {
       if (!this.pending) {
         if (this.buffered < FRAME_PREFIX_BYTES) break;
-        this.pending = this.readPrefix(this.take(FRAME_PREFIX_BYTES));
+        this.pending = { ...this.readPrefix(this.take(FRAME_PREFIX_BYTES)), filled: 0 };
       }
-      const { type, headerLen, bodyLen } = this.pending;
-      if (this.buffered < headerLen + bodyLen) break;
-      const headerBytes = this.take(headerLen);
-      let header: unknown;
-      try {
-        header = JSON.parse(headerBytes.toString('utf8'));
-      } catch {
-        throw new ProtocolError('fiber.ps.bad_header', 'frame header is not JSON');
+      const p = this.pending;
+      if (!p.header) {
+        if (this.buffered < p.headerLen) break;
+        p.header = this.parseHeader(this.take(p.headerLen));
+        // 8-byte aligned (pooled or fresh), so Float32Array views need no copy.
+        p.body = p.bodyLen > 0 ? this.pool.get(p.bodyLen)?.pop() ?? Buffer.allocUnsafeSlow(p.bodyLen) : Buffer.alloc(0);
       }
-      if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ProtocolError('fiber.ps.bad_header', 'frame header is not a JSON object');
-      const body = bodyLen > 0 ? this.takeAligned(bodyLen) : Buffer.alloc(0);
-      frames.push({ type, header: header as Record<string, unknown>, body });
+      if (p.filled < p.bodyLen) {
+        const n = Math.min(this.buffered, p.bodyLen - p.filled);
+        this.copyOut(p.body!, p.filled, n);
+        p.filled += n;
+        if (p.filled < p.bodyLen) break;
+      }
+      frames.push({ type: p.type, header: p.header, body: p.body! });
       this.pending = null;
     }
     return frames;
+  }
+
+  private parseHeader(bytes: Buffer): Record<string, unknown> {
+    let header: unknown;
+    try {
+      header = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new ProtocolError('fiber.ps.bad_header', 'frame header is not JSON');
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ProtocolError('fiber.ps.bad_header', 'frame header is not a JSON object');
+    return header as Record<string, unknown>;
   }
 
   private readPrefix(p: Buffer): { type: MessageType; headerLen: number; bodyLen: number } {
@@ -145,20 +168,16 @@ export class FrameDecoder {
       this.consume(n);
       return out;
     }
-    return this.copyOut(Buffer.allocUnsafe(n), n);
+    return this.copyOut(Buffer.allocUnsafe(n), 0, n);
   }
 
-  /** Consume n bytes into an exactly-sized, 8-byte aligned buffer (pooled or fresh). */
-  private takeAligned(n: number): Buffer {
-    return this.copyOut(this.pool.get(n)?.pop() ?? Buffer.allocUnsafeSlow(n), n);
-  }
-
-  private copyOut(dst: Buffer, n: number): Buffer {
+  /** Consume n buffered bytes into dst at offset `at`. */
+  private copyOut(dst: Buffer, at: number, n: number): Buffer {
     let off = 0;
     while (off < n) {
       const c = this.chunks[0]!;
       const k = Math.min(c.length, n - off);
-      c.copy(dst, off, 0, k);
+      c.copy(dst, at + off, 0, k);
       off += k;
       this.consume(k);
     }

@@ -4,12 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { resolveRunConfig } from '../../src/config/index.js';
+import { adamwUpdate } from '../../src/ps/adamw.js';
+import { lrFactor } from '../../src/ps/lr-schedule.js';
 import { localNormExchange } from '../../src/ps/norm-exchange.js';
-import type { ParamSpec } from '../../src/ps/param-spec.js';
+import { lrMultiplier, numel, type ParamSpec } from '../../src/ps/param-spec.js';
 import { ShardClient } from '../../src/ps/shard-client.js';
 import { planLayout, shardSize, shardSlices } from '../../src/ps/shard-layout.js';
 import { ShardServer } from '../../src/ps/shard-server.js';
-import { ShardState } from '../../src/ps/shard-state.js';
+import { APPLY_PIECE, ShardState } from '../../src/ps/shard-state.js';
 import { encodeFrame, MessageType } from '../../src/ps/wire.js';
 
 const TOKEN = 'test-ps-token-0123456789';
@@ -177,6 +179,79 @@ describe('bounded staleness', () => {
       await assert.rejects(c.pull('r', 'coarse', 0, 1000), /version 0 is gone/);
     } finally {
       await c.close();
+      await server.close();
+    }
+  });
+});
+
+describe('applying in pieces while pulls stream', () => {
+  // Two tensors over 2.5 pieces: the piece borders cut through the first one.
+  const big: ParamSpec[] = [
+    { name: 'w', shape: [APPLY_PIECE + 12_345], group: 'backbone', noDecay: false },
+    { name: 'g', shape: [APPLY_PIECE + APPLY_PIECE / 2 - 12_345], group: 'fusion', noDecay: true },
+  ];
+  const layout = planLayout(big, 1);
+  const n = layout.totalElements;
+  const bigOpt = { ...opt, gradClipNorm: 0 };
+  const init = () => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1e-3));
+  const stateOf = (staleness = 0) => new ShardState({
+    run: 'r', stage: 'coarse', shard: 0, flatStart: 0, tasksPerStep: 1, staleness, version: 0,
+    params: init(), expAvg: new Float32Array(n), expAvgSq: new Float32Array(n),
+    slices: shardSlices(layout, big, 0), specs: big, optimizer: bigOpt,
+  }, localNormExchange(1)(0));
+  const grad = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 7e-4));
+
+  it('exposes the new version piece by piece, never the half-updated live array as the old one, with one pass\'s bits', async () => {
+    const state = stateOf();
+    state.push(0, 0, 2, grad);
+    assert.ok(await state.waitForReadable(1, 1, 1000));
+    const during = state.readable(1)!;
+    assert.equal(state.version, 0, 'the apply is still running');
+    assert.equal(during.ready, APPLY_PIECE, 'the first piece is out');
+    assert.equal(state.paramsAt(0), undefined, 'version 0 is half overwritten: not served (staleness 0)');
+    assert.equal(state.paramsAt(1), undefined, 'version 1 is not whole yet');
+    await state.waitForVersion(1, 5000);
+    assert.equal(state.readable(1)!.ready, n);
+
+    // The reference: one adamwUpdate over each tensor, as torch would do it.
+    const p = init();
+    const m = new Float32Array(n);
+    const v = new Float32Array(n);
+    big.forEach((spec, i) => {
+      const lo = layout.tensorStarts[i]!;
+      adamwUpdate(p, m, v, grad, { lr: bigOpt.lr * lrFactor(0, bigOpt) * lrMultiplier(spec, bigOpt), beta1: bigOpt.betas[0], beta2: bigOpt.betas[1], eps: bigOpt.eps, weightDecay: spec.noDecay ? 0 : bigOpt.weightDecay, t: 1 }, 0.5, lo, lo + numel(spec.shape));
+    });
+    assert.ok(Buffer.from(state.params.buffer).equals(Buffer.from(p.buffer)), 'same bits as one pass');
+    assert.ok(Buffer.from(state.expAvgSq.buffer).equals(Buffer.from(v.buffer)));
+  });
+
+  it('keeps the old version whole from its kept copy while the next is applied (staleness 1)', async () => {
+    const state = stateOf(1);
+    const v0 = state.params.slice();
+    state.push(0, 0, 2, grad);
+    await state.waitForReadable(1, 1, 1000);
+    assert.equal(state.version, 0);
+    assert.ok(Buffer.from(state.paramsAt(0)!.buffer).equals(Buffer.from(v0.buffer)));
+    await state.waitForVersion(1, 5000);
+  });
+
+  it('serves a pull that waits on the version being applied with the whole new version', async () => {
+    const state = stateOf();
+    const server = new ShardServer({ shard: 0, token: TOKEN, host: '127.0.0.1', port: 0, maxBodyBytes: 64 << 20, log: logCapture().log, state: () => state });
+    const port = await server.listen();
+    const a = await ShardClient.connect({ shard: 0, host: '127.0.0.1', port }, TOKEN);
+    const b = await ShardClient.connect({ shard: 0, host: '127.0.0.1', port }, TOKEN);
+    try {
+      const early = a.pull('r', 'coarse', 1, 5000); // asked before the step exists
+      assert.equal(await b.push('r', 'coarse', 0, 0, 2, grad), 'accepted');
+      const late = b.pull('r', 'coarse', 1, 5000); // asked while (or after) it is applied
+      const [x, y] = await Promise.all([early, late]);
+      assert.equal(state.version, 1);
+      assert.ok(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(state.params.buffer)), 'early pull: the whole new version');
+      assert.ok(Buffer.from(y.buffer, y.byteOffset, y.byteLength).equals(Buffer.from(state.params.buffer)), 'late pull: the same bits');
+      await assert.rejects(a.pull('r', 'coarse', 0, 100), /version 0 is gone/);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
       await server.close();
     }
   });
