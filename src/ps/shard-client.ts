@@ -11,6 +11,8 @@ export interface ShardAddress {
 interface Pending {
   resolve: (f: Frame) => void;
   reject: (e: Error) => void;
+  /** A pull's destination: its Params body is decoded straight into it. */
+  into?: Float32Array;
 }
 
 /**
@@ -23,18 +25,18 @@ export class ShardClient {
   private readonly pending = new Map<number, Pending>();
   private closed: Promise<void> | null = null;
 
-  private decoder: FrameDecoder | null = null;
-
   private constructor(readonly address: ShardAddress, private readonly socket: Socket) {}
 
   static async connect(address: ShardAddress, token: string, opts: { timeoutMs?: number; maxBodyBytes?: number } = {}): Promise<ShardClient> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const socket = connect({ host: address.host, port: address.port });
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder(opts.maxBodyBytes ?? 0xffff_fffc);
     const where = `parameter-server shard ${address.shard} at ${address.host}:${address.port}`;
     const client = new ShardClient(address, socket);
-    client.decoder = decoder;
+    const decoder = new FrameDecoder(opts.maxBodyBytes ?? 0xffff_fffc, (type, header) => {
+      const into = type === MessageType.Params ? client.pending.get(Number(header.id))?.into : undefined;
+      return into && Buffer.from(into.buffer, into.byteOffset, into.byteLength);
+    });
     await new Promise<void>((resolve, reject) => {
       const fail = (msg: string, code = 'fiber.ps.unreachable') => { clearTimeout(timer); socket.destroy(); reject(new FiberError(code, 'runtime', `${where}: ${msg}`)); };
       const timer = setTimeout(() => fail(`no handshake within ${timeoutMs} ms`), timeoutMs);
@@ -69,18 +71,17 @@ export class ShardClient {
 
   /**
    * Parameters of this shard at `version`, waiting up to timeoutMs for the shard to get there.
-   * With `into` (exactly the shard's size), they are copied there and the receive buffer is
-   * reused for the next pull; without it, a buffer of their own is returned.
+   * With `into` (exactly the shard's size) the body is decoded straight into it (if the pull
+   * fails midway, `into` holds part of a version: discard it); without it, a buffer of their own
+   * is returned.
    */
   async pull(run: string, stage: string, version: number, timeoutMs: number, into?: Float32Array): Promise<Float32Array> {
-    const f = await this.request(MessageType.Pull, { run, stage, version, timeoutMs });
+    const f = await this.request(MessageType.Pull, { run, stage, version, timeoutMs }, undefined, into);
     if (f.type !== MessageType.Params) throw this.unexpected(f);
     const params = bodyAsFloat32(f.body);
     if (!into) return params;
     if (into.length !== params.length) throw new FiberError('fiber.ps.protocol', 'runtime', `shard ${this.address.shard} sent ${params.length} parameters, expected ${into.length}`);
-    into.set(params);
-    this.decoder?.release(f.body);
-    return into;
+    return into; // the decoder wrote the body there
   }
 
   async push(run: string, stage: string, step: number, task: number, samples: number, grad: Float32Array): Promise<PushStatus> {
@@ -99,10 +100,10 @@ export class ShardClient {
     return this.closed;
   }
 
-  private request(type: MessageType, header: Record<string, unknown>, body?: Float32Array): Promise<Frame> {
+  private request(type: MessageType, header: Record<string, unknown>, body?: Float32Array, into?: Float32Array): Promise<Frame> {
     if (this.socket.destroyed) return Promise.reject(new FiberError('fiber.ps.closed', 'runtime', `connection to shard ${this.address.shard} is closed`));
     const id = this.nextId++;
-    const done = new Promise<Frame>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const done = new Promise<Frame>((resolve, reject) => this.pending.set(id, { resolve, reject, ...(into ? { into } : {}) }));
     for (const part of encodeFrame(type, { id, ...header }, body)) this.socket.write(part);
     return done.then((f) => {
       if (f.type === MessageType.Error) {

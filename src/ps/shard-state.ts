@@ -69,6 +69,8 @@ export class ShardState {
   private nextTask = 0;
   private samples = 0;
   private readonly early = new Map<number, { grad: Float32Array; samples: number }>();
+  /** Buffers of folded early contributions, for the next ones (at most T). */
+  private readonly spare: Float32Array[] = [];
   private readonly seen = new Set<number>();
   private applying: Promise<void> | null = null;
   /** While AdamW runs: the version being made and how many floats of it the live array holds. */
@@ -107,13 +109,13 @@ export class ShardState {
       let pending = this.future.get(step);
       if (!pending) this.future.set(step, (pending = new Map()));
       if (pending.has(task)) return 'duplicate';
-      pending.set(task, { grad: grad.slice(), samples });
+      pending.set(task, { grad: this.copyOf(grad), samples });
       return 'accepted';
     }
     if (this.seen.has(task)) return 'duplicate';
     this.seen.add(task);
     if (task === this.nextTask) this.fold(grad, samples);
-    else this.early.set(task, { grad: grad.slice(), samples });
+    else this.early.set(task, { grad: this.copyOf(grad), samples });
     this.drainInOrder();
     this.maybeApply();
     return 'accepted';
@@ -212,7 +214,18 @@ export class ShardState {
     for (let next = this.early.get(this.nextTask); next; next = this.early.get(this.nextTask)) {
       this.early.delete(this.nextTask);
       this.fold(next.grad, next.samples);
+      if (this.spare.length < this.s.tasksPerStep) this.spare.push(next.grad);
     }
+  }
+
+  /**
+   * A copy of an early contribution, in a buffer kept from an earlier one when there is one: a
+   * fresh multi-MB array costs more than the copy (the kernel maps and zeroes every page).
+   */
+  private copyOf(grad: Float32Array): Float32Array {
+    const copy = this.spare.pop() ?? new Float32Array(this.size);
+    copy.set(grad);
+    return copy;
   }
 
   /**

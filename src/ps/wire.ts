@@ -77,6 +77,13 @@ export function encodeFrameHead(type: MessageType, header: Record<string, unknow
 }
 
 /**
+ * Where the body of a frame should be written, chosen when its header is in: a buffer of exactly
+ * `bodyLen` bytes (a pull's destination, so the body is copied once, not twice), or undefined
+ * for a buffer of the decoder's own.
+ */
+export type BodyTarget = (type: MessageType, header: Record<string, unknown>, bodyLen: number) => Buffer | undefined;
+
+/**
  * Incremental decoder for a byte stream. Feed it socket chunks; it returns whole frames and
  * throws ProtocolError on the first malformed prefix or header. A body is copied once, from the
  * socket's chunks into a buffer of exactly its size, as the chunks arrive: they are copied
@@ -96,9 +103,9 @@ export class FrameDecoder {
    * @param maxBodyBytes largest body accepted; a server starts a connection at 0 and raises it
    *   once the peer is authenticated, so a stranger cannot make it allocate a body buffer.
    */
-  constructor(public maxBodyBytes: number) {}
+  constructor(public maxBodyBytes: number, private readonly bodyTarget?: BodyTarget) {}
 
-  /** Give a frame body back for reuse once nothing reads it any more. */
+  /** Give a frame body (one of the decoder's own) back for reuse once nothing reads it any more. */
   release(body: Buffer): void {
     if (body.length < 1 << 16 || body.byteOffset !== 0) return;
     const free = this.pool.get(body.length) ?? [];
@@ -120,7 +127,10 @@ export class FrameDecoder {
         if (this.buffered < p.headerLen) break;
         p.header = this.parseHeader(this.take(p.headerLen));
         // 8-byte aligned (pooled or fresh), so Float32Array views need no copy.
-        p.body = p.bodyLen > 0 ? this.pool.get(p.bodyLen)?.pop() ?? Buffer.allocUnsafeSlow(p.bodyLen) : Buffer.alloc(0);
+        const target = p.bodyLen > 0 ? this.bodyTarget?.(p.type, p.header, p.bodyLen) : undefined;
+        p.body = p.bodyLen === 0 ? Buffer.alloc(0)
+          : target?.length === p.bodyLen ? target
+          : this.pool.get(p.bodyLen)?.pop() ?? Buffer.allocUnsafeSlow(p.bodyLen);
       }
       if (p.filled < p.bodyLen) {
         const n = Math.min(this.buffered, p.bodyLen - p.filled);

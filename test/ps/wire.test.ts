@@ -37,6 +37,25 @@ describe('FrameDecoder', () => {
     assert.equal(bodyAsFloat32(b!.body)[1], -body[1]!);
   });
 
+  it('decodes a body straight into the buffer its target names, and into its own otherwise', () => {
+    const into = new Float32Array(10);
+    const asked: unknown[] = [];
+    const d = new FrameDecoder(1 << 20, (type, header, bodyLen) => {
+      asked.push([type, header.id, bodyLen]);
+      return header.id === 7 ? Buffer.from(into.buffer) : undefined;
+    });
+    const frames = d.push(Buffer.concat([
+      frameBytes(MessageType.Params, { id: 7 }, body.subarray(0, 10)),
+      frameBytes(MessageType.Params, { id: 8 }, body.subarray(0, 10)),
+      frameBytes(MessageType.PushAck, { id: 9 }),
+    ]));
+    assert.deepEqual(asked, [[MessageType.Params, 7, 40], [MessageType.Params, 8, 40]], 'asked once a header is in, only for frames with a body');
+    assert.equal(frames[0]!.body.buffer, into.buffer);
+    assert.deepEqual(into, body.subarray(0, 10));
+    assert.notEqual(frames[1]!.body.buffer, into.buffer);
+    assert.deepEqual(bodyAsFloat32(frames[1]!.body), body.subarray(0, 10));
+  });
+
   it('rejects a bad header as soon as it is in, before its body', () => {
     const head = Buffer.concat(encodeFrameHead(MessageType.Push, { id: 1 }, 1 << 16));
     head.write('[', 16); // the JSON header becomes '["id":1}'
