@@ -17,6 +17,8 @@
  */
 import { connect } from 'node:net';
 import { Worker } from 'node:worker_threads';
+import { adamwUpdate } from '../src/ps/adamw.js';
+import { simdAdamW, type AdamWKernel } from '../src/ps/adamw-simd.js';
 import { ShardClient } from '../src/ps/shard-client.js';
 
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -35,36 +37,58 @@ function memcpyGBs(): number {
 
 /**
  * Raw loopback TCP rate: one stream of 4 MiB writes from this thread to a reader in another
- * thread (as the shards and their clients are), timed until the reader has every byte. The best
- * of three runs: the ceiling, not a typical run (single runs here vary from 0.9 to 3.4 GB/s).
+ * thread (as the shards and their clients are), timed until the reader has every byte; the best
+ * of `runs` runs. This VM's rate drifts by 3x within minutes (0.5-3.4 GB/s seen), so every row
+ * is compared with a ceiling measured just before it.
  */
-async function loopbackGBs(totalBytes: number): Promise<number> {
-  const reader = new Worker(`
+class Loopback {
+  private readonly reader = new Worker(`
     const { createServer } = require('node:net');
     const { parentPort } = require('node:worker_threads');
     const server = createServer((s) => { s.resume(); s.on('end', () => parentPort.postMessage('end')); });
     server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
   `, { eval: true });
-  try {
-    const port = await new Promise<number>((r) => reader.once('message', (m: number) => r(m)));
-    const chunk = Buffer.alloc(4 << 20, 1);
+  private readonly port = new Promise<number>((r) => this.reader.once('message', (m: number) => r(m)));
+  private readonly chunk = Buffer.alloc(4 << 20, 1);
+
+  async bestGBs(totalBytes: number, runs: number): Promise<number> {
+    const port = await this.port;
     let best = 0;
-    for (let run = 0; run < 3; run++) {
-      const received = new Promise<void>((r) => reader.once('message', () => r()));
+    for (let run = 0; run < runs; run++) {
+      const received = new Promise<void>((r) => this.reader.once('message', () => r()));
       const socket = connect({ host: '127.0.0.1', port });
       await new Promise<void>((r) => socket.once('connect', () => r()));
       const t0 = process.hrtime.bigint();
-      for (let sent = 0; sent < totalBytes; sent += chunk.length) {
-        if (!socket.write(chunk)) await new Promise<void>((r) => socket.once('drain', () => r()));
+      for (let sent = 0; sent < totalBytes; sent += this.chunk.length) {
+        if (!socket.write(this.chunk)) await new Promise<void>((r) => socket.once('drain', () => r()));
       }
       socket.end();
       await received;
       best = Math.max(best, totalBytes / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e9);
     }
     return best;
-  } finally {
-    await reader.terminate();
   }
+
+  close(): Promise<number> {
+    return this.reader.terminate();
+  }
+}
+
+/**
+ * The optimizer's cost per parameter, the shard's largest CPU item: one AdamW pass over 16M floats,
+ * median of 3 after a warm-up, with the JS loop and with the wasm SIMD kernel shards use.
+ */
+function adamwNsPerFloat(kernel: AdamWKernel): number {
+  const n = 16 << 20;
+  const [p, m, g] = [0, 1, 2].map((k) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + k) * 1e-2));
+  const v = Float32Array.from({ length: n }, (_, i) => Math.abs(Math.cos(i)) * 1e-4); // a second moment is >= 0
+  const times: number[] = [];
+  for (let t = 1; t <= 4; t++) {
+    const t0 = process.hrtime.bigint();
+    kernel(p!, m!, v, g!, { lr: 1e-4, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, t }, 0.5);
+    if (t > 1) times.push(Number(process.hrtime.bigint() - t0) / n);
+  }
+  return times.sort((a, b) => a - b)[1]!;
 }
 
 interface Row {
@@ -79,15 +103,17 @@ interface Row {
   pullMs: number;
   /** The transport alone: push + pull of a ready version. */
   syncMs: number;
-  /** The loopback ceiling measured just before this row (best of 3). */
+  /** The loopback ceiling measured just before this row's steps (best of 3). */
   loopbackGBs: number;
-  perWorkerGBs: number; aggregateGBs: number; vsLoopback: number; stepVsLoopback: number;
+  perWorkerGBs: number; aggregateGBs: number;
+  /** Sync time / the time the bytes moved take at the row's ceiling. */
+  vsLoopback: number;
+  stepVsLoopback: number;
 }
 
-async function sync(floats: number, S: number, W: number, reps: number): Promise<Row> {
-  // This VM's loopback rate drifts between runs (0.9-3.4 GB/s seen), so each row is compared
-  // with a ceiling measured just before it.
-  const loopback = round(await loopbackGBs(256 << 20));
+interface Timed { push: number; step: number; pull: number }
+
+async function sync(loop: Loopback, floats: number, S: number, W: number, reps: number): Promise<Row> {
   const sizes = Array.from({ length: S }, (_, s) => Math.floor(floats / S) + (s < floats % S ? 1 : 0));
   const threads = sizes.map((size, shard) => new Worker(new URL('./ps-shard-thread.js', import.meta.url), { workerData: { shard, size, tasks: W, token: TOKEN } }));
   try {
@@ -97,7 +123,10 @@ async function sync(floats: number, S: number, W: number, reps: number): Promise
     // Each worker pulls into buffers of its own, reused step after step (as fiber worker does).
     const pulled = clients.map(() => sizes.map((n) => new Float32Array(n)));
     const pullAll = (v: number) => Promise.all(clients.map((cs, w) => Promise.all(cs.map((c, s) => c.pull('bench', 'coarse', v, 600_000, pulled[w]![s])))));
-    const times: Array<{ push: number; step: number; pull: number }> = [];
+    // The ceiling for this row, measured before the warm-up steps: measuring it between timed
+    // steps slowed the next push 2-4x (the reader thread's garbage collection competes for the cores).
+    const loopback = await loop.bestGBs(256 << 20, 3);
+    const times: Timed[] = [];
     // Two warm-up steps: the first touches every buffer (page faults), the second settles the JIT.
     for (let v = 0; v < reps + 2; v++) {
       const t0 = process.hrtime.bigint();
@@ -115,15 +144,18 @@ async function sync(floats: number, S: number, W: number, reps: number): Promise
       if (v >= 2) times.push({ push: ms(t0, lastAck), step: ms(t0, t1), pull: ms(t1, t2) });
     }
     await Promise.all(clients.flat().map((c) => c.close()));
-    const median = (f: (t: { push: number; step: number; pull: number }) => number) => times.map(f).sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+    const median = (f: (t: Timed) => number) => times.map(f).sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+    const bytes = W * 2 * floats * 4; // every worker pushes and pulls the whole model
+    const idealMs = bytes / (loopback * 1e9) * 1000;
     const push = median((t) => t.push);
-    const step = median((t) => t.step);
     const pull = median((t) => t.pull);
-    const perWorker = (2 * floats * 4) / ((push + pull) / 1000) / 1e9;
-    const stepPerWorker = (2 * floats * 4) / (step / 1000) / 1e9;
+    const syncMs = median((t) => t.push + t.pull);
+    const stepMs = median((t) => t.step);
+    const perWorker = (2 * floats * 4) / (syncMs / 1000) / 1e9;
     return {
-      floats, shards: S, workers: W, loopbackGBs: loopback, pushMs: round(push), applyPullMs: round(step - push), stepMs: round(step), pullMs: round(pull), syncMs: round(push + pull),
-      perWorkerGBs: round(perWorker), aggregateGBs: round(perWorker * W), vsLoopback: round(loopback / (perWorker * W)), stepVsLoopback: round(loopback / (stepPerWorker * W)),
+      floats, shards: S, workers: W, loopbackGBs: round(loopback), pushMs: round(push), pullMs: round(pull), syncMs: round(syncMs),
+      applyPullMs: round(stepMs - push), stepMs: round(stepMs), perWorkerGBs: round(perWorker), aggregateGBs: round(perWorker * W),
+      vsLoopback: round(syncMs / idealMs), stepVsLoopback: round(stepMs / idealMs),
     };
   } finally {
     await Promise.all(threads.map((t) => t.terminate()));
@@ -133,7 +165,10 @@ async function sync(floats: number, S: number, W: number, reps: number): Promise
 const round = (x: number) => Math.round(x * 100) / 100;
 
 const memcpy = round(memcpyGBs());
-const loopback = round(await loopbackGBs(512 << 20));
+const loop = new Loopback();
+const loopback = round(await loop.bestGBs(512 << 20, 3));
+const simd = simdAdamW();
+const adamw = { jsNsPerFloat: round(adamwNsPerFloat(adamwUpdate)), simdNsPerFloat: simd ? round(adamwNsPerFloat(simd)) : null };
 const M = 1 << 20;
 const matrix: Array<[number, number, number]> = quick
   ? [[1 * M, 1, 1], [16 * M, 1, 1], [16 * M, 2, 2], [64 * M, 2, 2]]
@@ -146,16 +181,18 @@ const matrix: Array<[number, number, number]> = quick
 const rows: Row[] = [];
 const mb = (floats: number) => `${floats >= 1e9 ? `${(floats * 4 / 1e9).toFixed(0)} GB` : `${Math.round(floats * 4 / 1e6)} MB`}`;
 for (const [floats, S, W] of matrix) {
-  rows.push(await sync(floats, S, W, floats >= 64 * M ? 3 : 5));
+  rows.push(await sync(loop, floats, S, W, floats >= 64 * M ? 3 : 5));
   const r = rows[rows.length - 1]!;
   process.stderr.write(`${mb(r.floats).padStart(7)}  ${r.shards} shard(s)  ${r.workers} worker(s)  push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback at ${r.loopbackGBs} GB/s); step with AdamW ${r.stepMs} ms (${r.stepVsLoopback}x)\n`);
 }
+await loop.close();
 const big = rows.filter((r) => r.floats * 4 >= 64e6);
 const result = {
-  bench: 'ps', node: process.version, cores: (await import('node:os')).cpus().length, memcpyGBs: memcpy, loopbackGBs: loopback, rows,
+  bench: 'ps', node: process.version, cores: (await import('node:os')).cpus().length, memcpyGBs: memcpy, loopbackGBs: loopback, adamw, rows,
   targetMet: big.every((r) => r.vsLoopback <= 2), stepTargetMet: big.every((r) => r.stepVsLoopback <= 2),
 };
-process.stderr.write(`\nmemcpy ${memcpy} GB/s, loopback TCP ${loopback} GB/s at the start (best of 3; each row has its own)\n\n`
+process.stderr.write(`\nmemcpy ${memcpy} GB/s, loopback TCP ${loopback} GB/s at the start (best of 3; each row has its own)\n`
+  + `AdamW per parameter: ${adamw.jsNsPerFloat} ns in JS, ${adamw.simdNsPerFloat ?? 'n/a'} ns on wasm SIMD (the shards use the latter)\n\n`
   + '| params | shards | workers | loopback GB/s | push | pull | sync | GB/s per worker | GB/s total | x loopback | step with AdamW | x loopback |\n'
   + '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
   + rows.map((r) => `| ${r.floats / M >= 1 ? `${Math.round(r.floats / M)}M` : r.floats} (${mb(r.floats)}) | ${r.shards} | ${r.workers} | ${r.loopbackGBs} | ${r.pushMs} ms | ${r.pullMs} ms | ${r.syncMs} ms | ${r.perWorkerGBs} | ${r.aggregateGBs} | ${r.vsLoopback} | ${r.stepMs} ms | ${r.stepVsLoopback} |`).join('\n') + '\n');

@@ -8,6 +8,9 @@
  *   m <- b1 m + (1 - b1) g
  *   v <- b2 v + (1 - b2) g^2
  *   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)      t = step + 1
+ *
+ * This loop is the reference and the fallback: shards run the same arithmetic on wasm SIMD
+ * (adamw-simd.ts), which a test holds to these bits.
  */
 export interface AdamWHyper {
   /** Effective LR for this range: base LR x schedule factor x group multiplier. */

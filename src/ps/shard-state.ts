@@ -1,5 +1,5 @@
 import type { OptimizerConfig } from '../config/index.js';
-import { adamwUpdate } from './adamw.js';
+import { fastestAdamW } from './adamw-simd.js';
 import { chunkSquareSums, clipScale, foldWithSquareSums, globalNorm } from './grad-norm.js';
 import { lrFactor } from './lr-schedule.js';
 import { lrMultiplier, type ParamSpec } from './param-spec.js';
@@ -277,13 +277,14 @@ export class ShardState {
     // In pieces, each element exactly as one pass would do it (AdamW is elementwise), so the
     // bits do not depend on the piece size. The last piece and the version change happen in
     // one turn: nothing can see the version complete but not current.
+    const adamw = fastestAdamW();
     this.making = { version: step + 1, ready: 0 };
     for (let a = 0; a < this.size; a += APPLY_PIECE) {
       const b = Math.min(this.size, a + APPLY_PIECE);
       for (const { slice, hyper } of updates) {
         const lo = Math.max(a, slice.shardOffset);
         const hi = Math.min(b, slice.shardOffset + slice.length);
-        if (lo < hi) adamwUpdate(this.s.params, this.s.expAvg, this.s.expAvgSq, grad, hyper, scale, lo, hi);
+        if (lo < hi) adamw(this.s.params, this.s.expAvg, this.s.expAvgSq, grad, hyper, scale, lo, hi);
       }
       if (b === this.size) break;
       this.making = { version: step + 1, ready: b };
