@@ -31,6 +31,9 @@ RUN apt-get update \
  && groupadd --gid 10001 fiber \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin fiber
 ENV NODE_ENV=production
+# Keep freed heap instead of trimming it after every GC: a parameter-server push otherwise faults
+# its socket buffers back in, ~250 ms per 64 MB (src/ops/malloc-tuning.ts, BENCHMARKS.md).
+ENV MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_TOP_PAD_=268435456
 WORKDIR /app
 COPY package.json ./
 COPY bin ./bin

@@ -5,21 +5,33 @@
  * Next to it, measured in the same run: memcpy rate and raw loopback TCP rate (the ceilings).
  * Target (issue 5): a sync within 2x of the loopback limit for 64 MB and more.
  *
- *   npm run bench:ps             # the default matrix (about ten minutes on 2 cores)
+ *   npm run bench:ps             # the default matrix (about five minutes on 2 cores)
  *   node dist/bench/ps.js --quick
  *
  * Two figures per row. "sync" is the transport: push (until every shard acked) + pull of an
  * applied version; its GB/s per worker = (push + pull bytes of one worker) / sync time, and the
  * target is judged on it. "step with AdamW" is what a worker waits for in a step: push, then a
  * pull asked at once, which streams out while the shards run AdamW (docs/decisions.md, "What
- * bench/ps's target measures"). Shards run in worker threads, clients in the main thread: with
- * 2 cores they compete for CPU, as they would on one machine.
+ * bench/ps's target measures"). Each shard is a process, as `fiber ps` is; the W workers' clients
+ * share this process's main thread. On 2 cores they all compete for CPU.
+ *
+ * Every process runs with src/ops/malloc-tuning.ts's settings, as fiber's services do (this
+ * script re-runs itself with them). The last rows are the baseline of the same run: shards
+ * with glibc's defaults.
  */
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { adamwUpdate } from '../src/ps/adamw.js';
 import { simdAdamW, type AdamWKernel } from '../src/ps/adamw-simd.js';
+import { MALLOC_TUNING, withMallocTuning } from '../src/ops/malloc-tuning.js';
 import { ShardClient } from '../src/ps/shard-client.js';
+
+if (process.env.MALLOC_TRIM_THRESHOLD_ === undefined) {
+  // The clients (this process) run with the malloc settings fiber's services get: re-run with them.
+  const r = spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: withMallocTuning(process.env) });
+  process.exit(r.status ?? 1);
+}
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const quick = process.argv.includes('--quick');
@@ -93,6 +105,8 @@ function adamwNsPerFloat(kernel: AdamWKernel): number {
 
 interface Row {
   floats: number; shards: number; workers: number;
+  /** Shard processes started with src/ops/malloc-tuning.ts's settings (false: the baseline rows). */
+  mallocTuned: boolean;
   /** Push until every shard acked (transfer, fold, the last fold's norm). */
   pushMs: number;
   /** Pull of the new version asked right after the acks: AdamW runs while it streams. */
@@ -113,11 +127,18 @@ interface Row {
 
 interface Timed { push: number; step: number; pull: number }
 
-async function sync(loop: Loopback, floats: number, S: number, W: number, reps: number): Promise<Row> {
+/** One shard process per shard, as `fiber ps` runs; `tuned` = with the malloc settings (the default). */
+function startShard(shard: number, size: number, tasks: number, tuned: boolean): ChildProcess {
+  const env = { ...process.env };
+  if (!tuned) for (const k of Object.keys(MALLOC_TUNING)) delete env[k];
+  return fork(new URL('./ps-shard.js', import.meta.url), [JSON.stringify({ shard, size, tasks, token: TOKEN })], { env });
+}
+
+async function sync(loop: Loopback, floats: number, S: number, W: number, reps: number, tuned = true): Promise<Row> {
   const sizes = Array.from({ length: S }, (_, s) => Math.floor(floats / S) + (s < floats % S ? 1 : 0));
-  const threads = sizes.map((size, shard) => new Worker(new URL('./ps-shard-thread.js', import.meta.url), { workerData: { shard, size, tasks: W, token: TOKEN } }));
+  const shards = sizes.map((size, shard) => startShard(shard, size, W, tuned));
   try {
-    const ports = await Promise.all(threads.map((t) => new Promise<number>((r) => t.once('message', (m: { port: number }) => r(m.port)))));
+    const ports = await Promise.all(shards.map((t) => new Promise<number>((r) => t.once('message', (m: { port: number }) => r(m.port)))));
     const clients = await Promise.all(Array.from({ length: W }, () => Promise.all(ports.map((port, shard) => ShardClient.connect({ shard, host: '127.0.0.1', port }, TOKEN)))));
     const grads = sizes.map((n) => new Float32Array(n).fill(1e-3));
     // Each worker pulls into buffers of its own, reused step after step (as fiber worker does).
@@ -153,12 +174,12 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
     const stepMs = median((t) => t.step);
     const perWorker = (2 * floats * 4) / (syncMs / 1000) / 1e9;
     return {
-      floats, shards: S, workers: W, loopbackGBs: round(loopback), pushMs: round(push), pullMs: round(pull), syncMs: round(syncMs),
+      floats, shards: S, workers: W, mallocTuned: tuned, loopbackGBs: round(loopback), pushMs: round(push), pullMs: round(pull), syncMs: round(syncMs),
       applyPullMs: round(stepMs - push), stepMs: round(stepMs), perWorkerGBs: round(perWorker), aggregateGBs: round(perWorker * W),
       vsLoopback: round(syncMs / idealMs), stepVsLoopback: round(stepMs / idealMs),
     };
   } finally {
-    await Promise.all(threads.map((t) => t.terminate()));
+    for (const t of shards) t.kill();
   }
 }
 
@@ -185,8 +206,15 @@ for (const [floats, S, W] of matrix) {
   const r = rows[rows.length - 1]!;
   process.stderr.write(`${mb(r.floats).padStart(7)}  ${r.shards} shard(s)  ${r.workers} worker(s)  push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback at ${r.loopbackGBs} GB/s); step with AdamW ${r.stepMs} ms (${r.stepVsLoopback}x)\n`);
 }
+// Baseline in the same run: the shards with glibc's default malloc settings (the clients keep
+// theirs: they are this process).
+for (const floats of quick ? [16 * M] : [16 * M, 64 * M]) {
+  rows.push(await sync(loop, floats, 1, 1, 3, false));
+  const r = rows[rows.length - 1]!;
+  process.stderr.write(`${mb(r.floats).padStart(7)}  1 shard   1 worker   default malloc: push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback)\n`);
+}
 await loop.close();
-const big = rows.filter((r) => r.floats * 4 >= 64e6);
+const big = rows.filter((r) => r.floats * 4 >= 64e6 && r.mallocTuned);
 const result = {
   bench: 'ps', node: process.version, cores: (await import('node:os')).cpus().length, memcpyGBs: memcpy, loopbackGBs: loopback, adamw, rows,
   targetMet: big.every((r) => r.vsLoopback <= 2), stepTargetMet: big.every((r) => r.stepVsLoopback <= 2),
@@ -195,5 +223,5 @@ process.stderr.write(`\nmemcpy ${memcpy} GB/s, loopback TCP ${loopback} GB/s at 
   + `AdamW per parameter: ${adamw.jsNsPerFloat} ns in JS, ${adamw.simdNsPerFloat ?? 'n/a'} ns on wasm SIMD (the shards use the latter)\n\n`
   + '| params | shards | workers | loopback GB/s | push | pull | sync | GB/s per worker | GB/s total | x loopback | step with AdamW | x loopback |\n'
   + '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
-  + rows.map((r) => `| ${r.floats / M >= 1 ? `${Math.round(r.floats / M)}M` : r.floats} (${mb(r.floats)}) | ${r.shards} | ${r.workers} | ${r.loopbackGBs} | ${r.pushMs} ms | ${r.pullMs} ms | ${r.syncMs} ms | ${r.perWorkerGBs} | ${r.aggregateGBs} | ${r.vsLoopback} | ${r.stepMs} ms | ${r.stepVsLoopback} |`).join('\n') + '\n');
+  + rows.map((r) => `| ${r.floats / M >= 1 ? `${Math.round(r.floats / M)}M` : r.floats} (${mb(r.floats)})${r.mallocTuned ? '' : ', shards with default malloc'} | ${r.shards} | ${r.workers} | ${r.loopbackGBs} | ${r.pushMs} ms | ${r.pullMs} ms | ${r.syncMs} ms | ${r.perWorkerGBs} | ${r.aggregateGBs} | ${r.vsLoopback} | ${r.stepMs} ms | ${r.stepVsLoopback} |`).join('\n') + '\n');
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

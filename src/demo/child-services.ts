@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withMallocTuning } from '../ops/malloc-tuning.js';
 
 /** The CLI launcher of this installation (dist/src/demo -> bin/fiber), for `fiber ps` / `fiber worker` children. */
 export const FIBER_MAIN = fileURLToPath(new URL('../../../bin/fiber', import.meta.url));
@@ -33,7 +34,7 @@ export class ChildServices {
     this.logs.push(log);
     const child = spawn(process.execPath, [FIBER_MAIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...this.env, FIBER_EXIT_WITH_PARENT: '1', FIBER_LOG_LEVEL: this.env.FIBER_LOG_LEVEL ?? 'info' },
+      env: { ...withMallocTuning(this.env), FIBER_EXIT_WITH_PARENT: '1', FIBER_LOG_LEVEL: this.env.FIBER_LOG_LEVEL ?? 'info' },
     });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { PORTS } from '../../src/ops/env-contract.js';
+import { MALLOC_TUNING } from '../../src/ops/malloc-tuning.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 /**
@@ -58,6 +59,11 @@ for (const file of ['Dockerfile', 'Dockerfile.gpu']) {
       const exposed = final.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map(Number));
       assert.ok(exposed.includes(PORTS.metrics));
       if (file === 'Dockerfile') assert.ok(exposed.includes(PORTS.psTensor));
+    });
+
+    it('sets the malloc tuning of src/ops/malloc-tuning.ts for every fiber process', () => {
+      const env = final.filter((i) => i.op === 'ENV').flatMap((i) => i.args.split(/\s+/));
+      for (const [k, v] of Object.entries(MALLOC_TUNING)) assert.ok(env.includes(`${k}=${v}`), `ENV ${k}=${v}`);
     });
   });
 }
