@@ -19,3 +19,9 @@ export const MALLOC_TUNING: Readonly<Record<string, string>> = {
 export function withMallocTuning(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...MALLOC_TUNING, ...env };
 }
+
+/** The settings missing from `env` where they matter (glibc, i.e. Linux); [] elsewhere. */
+export function missingMallocTuning(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string[] {
+  if (platform !== 'linux') return [];
+  return Object.keys(MALLOC_TUNING).filter((k) => env[k] === undefined);
+}

@@ -1,5 +1,6 @@
 import type { Logger } from '../log/logger.js';
 import { startHealthServer, type HealthServer, type Readiness } from './health-server.js';
+import { MALLOC_TUNING, missingMallocTuning } from './malloc-tuning.js';
 import { createFiberMetrics, type FiberMetrics } from './metrics.js';
 import { opsSettingsFromEnv } from './ops-env.js';
 
@@ -39,6 +40,10 @@ export interface ServiceOps {
  */
 export async function startServiceOps(options: ServiceOpsOptions): Promise<ServiceOps> {
   const settings = opsSettingsFromEnv(options.env, options.metricsPort);
+  const missing = missingMallocTuning(options.env);
+  if (missing.length > 0) {
+    options.log?.warn({ missing, suggested: MALLOC_TUNING }, 'glibc malloc settings are not set: large transfers will fault their buffers in again each time (the images set them; see docs/ops.md)');
+  }
   const metrics = createFiberMetrics({ process: options.process, ...(options.labels ? { labels: options.labels } : {}), ...(options.version ? { version: options.version } : {}) });
   let health: HealthServer;
   try {
