@@ -34,7 +34,7 @@ export interface ShardStageState {
 /**
  * Floats per piece of an apply. Between pieces the shard's event loop runs, so pulls of the new
  * version stream out the pieces already updated while AdamW computes the rest. 1M floats (4 MB)
- * is ~5 ms of AdamW here: small enough to overlap, large enough that the yields cost nothing.
+ * is 3-5 ms of AdamW here: small enough to overlap, large enough that the yields cost nothing.
  */
 export const APPLY_PIECE = 1 << 20;
 
