@@ -109,9 +109,7 @@ interface Row {
   mallocTuned: boolean;
   /** Push until every shard acked (transfer, fold, the last fold's norm). */
   pushMs: number;
-  /** Pull of the new version asked right after the acks: AdamW runs while it streams. */
-  applyPullMs: number;
-  /** What a worker waits for one step: push + apply-and-pull. */
+  /** What a worker waits for one step: push, then a pull asked at once (AdamW runs while it streams). */
   stepMs: number;
   /** Pull of a version already applied: transfer only. */
   pullMs: number;
@@ -146,7 +144,7 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
     const pullAll = (v: number) => Promise.all(clients.map((cs, w) => Promise.all(cs.map((c, s) => c.pull('bench', 'coarse', v, 600_000, pulled[w]![s])))));
     // The ceiling for this row, measured before the warm-up steps: measuring it between timed
     // steps slowed the next push 2-4x (the reader thread's garbage collection competes for the cores).
-    const loopback = await loop.bestGBs(256 << 20, 3);
+    const ceiling = await loop.bestGBs(256 << 20, 3);
     const times: Timed[] = [];
     // Two warm-up steps: the first touches every buffer (page faults), the second settles the JIT.
     for (let v = 0; v < reps + 2; v++) {
@@ -167,15 +165,15 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
     await Promise.all(clients.flat().map((c) => c.close()));
     const median = (f: (t: Timed) => number) => times.map(f).sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
     const bytes = W * 2 * floats * 4; // every worker pushes and pulls the whole model
-    const idealMs = bytes / (loopback * 1e9) * 1000;
+    const idealMs = bytes / (ceiling * 1e9) * 1000;
     const push = median((t) => t.push);
     const pull = median((t) => t.pull);
     const syncMs = median((t) => t.push + t.pull);
     const stepMs = median((t) => t.step);
     const perWorker = (2 * floats * 4) / (syncMs / 1000) / 1e9;
     return {
-      floats, shards: S, workers: W, mallocTuned: tuned, loopbackGBs: round(loopback), pushMs: round(push), pullMs: round(pull), syncMs: round(syncMs),
-      applyPullMs: round(stepMs - push), stepMs: round(stepMs), perWorkerGBs: round(perWorker), aggregateGBs: round(perWorker * W),
+      floats, shards: S, workers: W, mallocTuned: tuned, loopbackGBs: round(ceiling), pushMs: round(push), pullMs: round(pull), syncMs: round(syncMs),
+      stepMs: round(stepMs), perWorkerGBs: round(perWorker), aggregateGBs: round(perWorker * W),
       vsLoopback: round(syncMs / idealMs), stepVsLoopback: round(stepMs / idealMs),
     };
   } finally {
@@ -200,18 +198,18 @@ const matrix: Array<[number, number, number]> = quick
     [250_000_000, 2, 1], [250_000_000, 4, 2],
   ];
 const rows: Row[] = [];
-const mb = (floats: number) => `${floats >= 1e9 ? `${(floats * 4 / 1e9).toFixed(0)} GB` : `${Math.round(floats * 4 / 1e6)} MB`}`;
+const progress = (r: Row) => {
+  rows.push(r);
+  process.stderr.write(`${mb(r.floats).padStart(7)}  ${r.shards} shard(s)  ${r.workers} worker(s)${r.mallocTuned ? '' : '  default malloc'}  push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback at ${r.loopbackGBs} GB/s); step with AdamW ${r.stepMs} ms (${r.stepVsLoopback}x)\n`);
+};
+const mb = (floats: number) => `${floats * 4 >= 1e9 ? `${(floats * 4 / 1e9).toFixed(0)} GB` : `${Math.round(floats * 4 / 1e6)} MB`}`;
 for (const [floats, S, W] of matrix) {
-  rows.push(await sync(loop, floats, S, W, floats >= 64 * M ? 3 : 5));
-  const r = rows[rows.length - 1]!;
-  process.stderr.write(`${mb(r.floats).padStart(7)}  ${r.shards} shard(s)  ${r.workers} worker(s)  push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback at ${r.loopbackGBs} GB/s); step with AdamW ${r.stepMs} ms (${r.stepVsLoopback}x)\n`);
+  progress(await sync(loop, floats, S, W, floats >= 64 * M ? 3 : 5));
 }
 // Baseline in the same run: the shards with glibc's default malloc settings (the clients keep
 // theirs: they are this process).
 for (const floats of quick ? [16 * M] : [16 * M, 64 * M]) {
-  rows.push(await sync(loop, floats, 1, 1, 3, false));
-  const r = rows[rows.length - 1]!;
-  process.stderr.write(`${mb(r.floats).padStart(7)}  1 shard   1 worker   default malloc: push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback)\n`);
+  progress(await sync(loop, floats, 1, 1, 3, false));
 }
 await loop.close();
 const big = rows.filter((r) => r.floats * 4 >= 64e6 && r.mallocTuned);

@@ -24,16 +24,19 @@ export interface AdamWHyper {
   readonly t: number;
 }
 
+/** The per-call constants of one AdamW update, shared by both kernels so they round alike. */
+export function adamwConstants(h: AdamWHyper): { decay: number; stepSize: number; sqrtBc2: number } {
+  const bc1 = 1 - h.beta1 ** h.t;
+  const bc2 = 1 - h.beta2 ** h.t;
+  return { decay: 1 - h.lr * h.weightDecay, stepSize: h.lr / bc1, sqrtBc2: Math.sqrt(bc2) };
+}
+
 export function adamwUpdate(
   params: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, grad: Float32Array,
   h: AdamWHyper, gradScale = 1, start = 0, end = params.length,
 ): void {
   const { beta1, beta2, eps } = h;
-  const bc1 = 1 - beta1 ** h.t;
-  const bc2 = 1 - beta2 ** h.t;
-  const decay = 1 - h.lr * h.weightDecay;
-  const stepSize = h.lr / bc1;
-  const sqrtBc2 = Math.sqrt(bc2);
+  const { decay, stepSize, sqrtBc2 } = adamwConstants(h);
   for (let i = start; i < end; i++) {
     const g = grad[i]! * gradScale;
     // Moments are rounded to float32, as torch stores them, before they are used (Math.fround

@@ -1,6 +1,6 @@
 import type { OptimizerConfig } from '../config/index.js';
 import { fastestAdamW } from './adamw-simd.js';
-import { chunkSquareSums, clipScale, foldWithSquareSums, globalNorm } from './grad-norm.js';
+import { clipScale, foldWithSquareSums, globalNorm } from './grad-norm.js';
 import { lrFactor } from './lr-schedule.js';
 import { lrMultiplier, type ParamSpec } from './param-spec.js';
 import type { TensorSlice } from './shard-layout.js';
@@ -258,7 +258,8 @@ export class ShardState {
     let norm = 0;
     let scale = mean;
     if (opt.gradClipNorm > 0) {
-      const partials = this.partials ?? chunkSquareSums(grad, this.s.flatStart);
+      // Every step's sum ends with its last fold, which made the partials (clipping is on).
+      const partials = this.partials!;
       this.partials = null;
       norm = globalNorm(await this.exchangeNorms(step, partials)) * mean;
       scale = mean * clipScale(norm, opt.gradClipNorm);

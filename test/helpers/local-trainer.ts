@@ -6,10 +6,9 @@ import { FiberModel } from '../../src/model/fiber-model.js';
 import { initParams } from '../../src/model/init-params.js';
 import { lossAndGrads } from '../../src/model/loss-and-grads.js';
 import { numel, paramSpecs } from '../../src/model/param-spec.js';
-import { adamwUpdate } from '../../src/ps/adamw.js';
-import { chunkSquareSums, clipScale, globalNorm } from '../../src/ps/grad-norm.js';
-import { lrFactor } from '../../src/ps/lr-schedule.js';
-import { lrMultiplier } from '../../src/ps/param-spec.js';
+import { localNormExchange } from '../../src/ps/norm-exchange.js';
+import { planLayout, shardSlices } from '../../src/ps/shard-layout.js';
+import { ShardState } from '../../src/ps/shard-state.js';
 import { toModelBatch } from '../../src/worker/model-batch.js';
 import { toDataConfig } from '../../src/worker/to-data-config.js';
 
@@ -21,8 +20,9 @@ export interface LocalTrainResult {
 
 /**
  * One process doing what a 1-shard run does, without Redis or TCP: the workers' sample plan,
- * micro-batches and per-task gradient sums (as compute-thread.ts), then the shard's ordered fold,
- * mean, global-norm clipping and AdamW with the stage's groups and schedule (as shard-state.ts).
+ * micro-batches and per-task gradient sums (as compute-thread.ts), then one ShardState (the
+ * shard's own ordered fold, mean, global-norm clipping and AdamW with the stage's groups and
+ * schedule), fed each step's gradient as a single task.
  * For tests that need trained weights quickly; the distributed path's equality with itself
  * across worker and shard counts is tested in test/ps.
  * `init`: weights to start from by name (the fine stage takes the coarse weights it shares).
@@ -31,19 +31,19 @@ export async function trainLocally(config: RunConfig, stage: StageName, store: O
   const specs = paramSpecs(config.model, stage);
   const weights = initParams(config.model, stage, config.seed);
   for (const [name, w] of init ?? []) if (weights.get(name)?.length === w.length) weights.set(name, w.slice());
-  const offsets: number[] = [];
-  let total = 0;
-  for (const s of specs) {
-    offsets.push(total);
-    total += numel(s.shape);
-  }
-  const expAvg = new Float32Array(total);
-  const expAvgSq = new Float32Array(total);
+  const layout = planLayout(specs, 1);
+  const offsets = layout.tensorStarts;
+  const total = layout.totalElements;
   const flat = new Float32Array(total);
   specs.forEach((s, i) => flat.set(weights.get(s.name)!, offsets[i]));
+  const opt = config.optimizer[stage];
+  const shard = new ShardState({
+    run: 'local', stage, shard: 0, flatStart: 0, tasksPerStep: 1, staleness: 0, version: 0,
+    params: flat, expAvg: new Float32Array(total), expAvgSq: new Float32Array(total),
+    slices: shardSlices(layout, specs, 0), specs, optimizer: opt,
+  }, localNormExchange(1)(0));
   const model = new FiberModel(config.model, stage, weights);
   const batch = config.batch[stage];
-  const opt = config.optimizer[stage];
   const loader = await TaskDataLoader.open(toDataConfig(config, stage), { seed: config.seed, globalBatchSize: batch.globalBatch, tasksPerStep: batch.tasksPerStep }, { store });
   const losses: Array<Record<string, number>> = [];
   try {
@@ -66,20 +66,11 @@ export async function trainLocally(config: RunConfig, stage: StageName, store: O
           n += b.numSamples;
         }
       }
-      const mean = n > 0 ? 1 / n : 0;
-      const norm = globalNorm([chunkSquareSums(grad, 0)]) * mean;
-      const scale = opt.gradClipNorm > 0 ? mean * clipScale(norm, opt.gradClipNorm) : mean;
-      const factor = lrFactor(step, opt);
-      specs.forEach((s, i) => {
-        const mult = lrMultiplier(s, opt);
-        if (mult === 0) return;
-        adamwUpdate(flat, expAvg, expAvgSq, grad, {
-          lr: opt.lr * factor * mult, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps,
-          weightDecay: s.noDecay ? 0 : opt.weightDecay, t: step + 1,
-        }, scale, offsets[i], offsets[i]! + numel(s.shape));
-      });
+      shard.push(step, 0, n, grad);
+      await shard.waitForVersion(step + 1, 60_000);
       specs.forEach((s, i) => weights.set(s.name, flat.subarray(offsets[i], offsets[i]! + numel(s.shape))));
       model.setParams(weights);
+      const mean = n > 0 ? 1 / n : 0;
       losses.push(Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v * mean])));
     }
   } finally {
