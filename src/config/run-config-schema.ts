@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MODEL_PRESET_NAMES } from '../model/model-config.js';
+import { RECOMPUTE_MODES } from '../model/ops/block-call.js';
 
 /**
  * The run config's one source of truth: field types, ranges and descriptions. Types are inferred
@@ -31,6 +32,7 @@ export const modelSchema = z.strictObject({
   fpnChannels: posInt().describe('FPN and detection-head channels (fine stage)'),
   dropout: z.number().min(0).lt(1).describe('Dropout on text hidden states and attention probabilities'),
   dropPath: z.number().min(0).lt(1).describe('Swin stochastic-depth rate'),
+  recompute: z.enum(RECOMPUTE_MODES).describe('Activation recomputation: none keeps every activation for the backward pass; blocks keeps only each Swin block\'s and RoBERTa layer\'s inputs and recomputes its forward in the backward pass (same gradients to the bit, about a third more compute, a fraction of the memory)'),
 });
 
 const shardsSchema = z.array(z.string().min(1)).describe('Webdataset shard URLs (s3://, file://, http(s)://) with brace expansion, e.g. s3://bucket/cc3m/{000000..000331}.tar');

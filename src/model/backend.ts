@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FiberError } from '../errors/index.js';
+import { registerWasmNoCopyKernels } from './ops/wasm-no-copy-kernels.js';
 
 /** Backends in the order fiber prefers them; FIBER_BACKEND may force any one of these. */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -65,6 +66,7 @@ async function tryActivate(name: BackendName): Promise<string | undefined> {
     return code === 'ERR_MODULE_NOT_FOUND' ? `${PACKAGE[name]} not installed` : `${PACKAGE[name]} failed to load: ${firstLine(err)}`;
   }
   try {
+    if (name === 'wasm') registerWasmNoCopyKernels();
     const ok = await tf.setBackend(TFJS_NAME[name]);
     if (!ok) return `tf.setBackend('${TFJS_NAME[name]}') returned false`;
     await tf.ready();

@@ -7,6 +7,7 @@ import type { FiberModelConfig } from './model-config.js';
 import { crossEntropy } from './ops/cross-entropy.js';
 import { gatherRows } from './ops/gather-rows.js';
 import { matmul2d } from './ops/matmul.js';
+import type { GradSink } from './ops/grad-sink.js';
 import { DropoutContext } from './ops/nn.js';
 import { TEXT_PREFIX } from './param-spec.js';
 import { param, type ParamTensors } from './params.js';
@@ -65,9 +66,9 @@ export function sampleHardNegatives(sim: Float32Array, b: number, rng: SeededRng
  * are drawn from the micro-batch. With B = 1 there is no negative: ITM is then computed on the
  * positive pair alone.
  */
-export function coarseLosses(config: FiberModelConfig, params: ParamTensors, batch: CoarseBatch, seed: number, training: boolean): CoarseLosses {
+export function coarseLosses(config: FiberModelConfig, params: ParamTensors, batch: CoarseBatch, seed: number, training: boolean, gradSink?: GradSink): CoarseLosses {
   const b = batch.numSamples;
-  const drop = new DropoutContext(training, deriveSeed(seed, 'dropout'));
+  const drop = new DropoutContext(training, deriveSeed(seed, 'dropout'), gradSink);
   const { pixels, ids, mask, mlmIds } = coarseBatchTensors(batch);
   // One lookup for the clean and the corrupted ids: the word-embedding gradient (a dense
   // [V, T] scatter) is then built once per step instead of once per text pass.

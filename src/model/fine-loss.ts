@@ -4,6 +4,7 @@ import { encode } from './fiber-encoder.js';
 import { fineHead } from './fine-head.js';
 import { assignFcosTargets } from './fine-targets.js';
 import type { FiberModelConfig } from './model-config.js';
+import type { GradSink } from './ops/grad-sink.js';
 import { DropoutContext } from './ops/nn.js';
 import type { ParamTensors } from './params.js';
 import { deriveSeed } from './seeded-rng.js';
@@ -53,9 +54,9 @@ export function giouLossLtrb(pred: tf.Tensor, target: tf.Tensor): tf.Tensor {
 }
 
 /** Fine losses of one micro-batch. Dropout (if any) is seeded by `seed`; assignment is deterministic. */
-export function fineLosses(config: FiberModelConfig, params: ParamTensors, batch: FineBatch, seed: number, training: boolean): FineLosses {
+export function fineLosses(config: FiberModelConfig, params: ParamTensors, batch: FineBatch, seed: number, training: boolean, gradSink?: GradSink): FineLosses {
   const b = batch.numSamples, s = batch.imageSize, l = batch.textLength, m = batch.maxBoxes;
-  const drop = new DropoutContext(training, deriveSeed(seed, 'dropout'));
+  const drop = new DropoutContext(training, deriveSeed(seed, 'dropout'), gradSink);
   const pixels = tf.tensor4d(batch.pixelValues, [b, 3, s, s]);
   const ids = tf.tensor2d(batch.inputIds, [b, l], 'int32');
   const mask = tf.tensor2d(batch.attentionMask, [b, l], 'int32');

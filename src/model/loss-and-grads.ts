@@ -4,6 +4,7 @@ import { batchShapeProblems, isFineBatch, type ModelBatch } from './batch.js';
 import { coarseLosses } from './coarse-loss.js';
 import type { FiberModel } from './fiber-model.js';
 import { fineLosses } from './fine-loss.js';
+import { GradSink } from './ops/grad-sink.js';
 
 export interface LossAndGrads {
   /** Total loss of the micro-batch (coarse: itc + itm + mlm; fine: token + reg + centerness). */
@@ -35,10 +36,11 @@ export async function lossAndGrads(model: FiberModel, batch: ModelBatch, rngSeed
   const trainable = model.specs.filter((s) => s.trainable);
   const vars = trainable.map((s) => model.variable(s.name));
   const parts: Record<string, tf.Scalar> = {};
+  const sink = new GradSink();
   const f = () => {
     const losses = isFineBatch(batch)
-      ? fineLosses(model.config, model.params, batch, rngSeed, true)
-      : coarseLosses(model.config, model.params, batch, rngSeed, true);
+      ? fineLosses(model.config, model.params, batch, rngSeed, true, sink)
+      : coarseLosses(model.config, model.params, batch, rngSeed, true, sink);
     for (const [k, v] of Object.entries(losses)) if (k !== 'total') parts[k] = tf.keep(v as tf.Scalar);
     return losses.total;
   };
@@ -46,7 +48,11 @@ export async function lossAndGrads(model: FiberModel, batch: ModelBatch, rngSeed
   const { value, grads } = tf.variableGrads(f, vars);
   try {
     const out = new Map<string, Float32Array>();
-    const datas = await Promise.all(vars.map((v) => (grads[v.name] ? (grads[v.name]!.data() as Promise<Float32Array>) : Promise.resolve(new Float32Array(v.size)))));
+    // A parameter gets its gradient from the tape or, inside recomputed blocks, from the sink.
+    const datas = await Promise.all(vars.map(async (v) => {
+      const g = grads[v.name];
+      return g ? ((await g.data()) as Float32Array) : ((await sink.read(v)) ?? new Float32Array(v.size));
+    }));
     trainable.forEach((s, i) => out.set(s.name, datas[i]!));
     const lossesByObjective: Record<string, number> = {};
     for (const [k, v] of Object.entries(parts)) lossesByObjective[k] = (await v.data())[0]!;
@@ -55,5 +61,6 @@ export async function lossAndGrads(model: FiberModel, batch: ModelBatch, rngSeed
     value.dispose();
     tf.dispose(Object.values(grads));
     tf.dispose(Object.values(parts));
+    sink.dispose();
   }
 }

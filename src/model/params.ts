@@ -15,3 +15,16 @@ export function param(params: ParamTensors, name: string): tf.Tensor {
 export function scope(params: ParamTensors, prefix: string): (name: string) => tf.Tensor {
   return (name) => param(params, prefix + name);
 }
+
+/**
+ * A getter over exactly `names` (values in the same order): a block run for recomputation must
+ * declare every parameter it reads, so reading another one is a bug, reported by name.
+ */
+export function scopedLookup(names: readonly string[], values: readonly tf.Tensor[]): (name: string) => tf.Tensor {
+  const index = new Map(names.map((n, i) => [n, i]));
+  return (name) => {
+    const i = index.get(name);
+    if (i === undefined) throw new FiberError('fiber.model.block_params', 'runtime', `a block read ${name}, which its parameter list does not declare`, { name });
+    return values[i]!;
+  };
+}

@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { FiberModelConfig } from './model-config.js';
 import { ROBERTA_PAD_ID } from './init-params.js';
 import { attention } from './ops/attention.js';
+import { blockCall } from './ops/block-call.js';
 import { gatherRows } from './ops/gather-rows.js';
 import { linear } from './ops/matmul.js';
 import { dropout, gelu, layerNorm, type DropoutContext } from './ops/nn.js';
+import { scopedLookup } from './params.js';
 
 /*
  * RoBERTa text backbone (HF RobertaModel, post-LN) with FIBER's text-side fusion (reference §1.3).
@@ -60,6 +62,36 @@ export function robertaEmbeddings(ctx: RobertaContext, inputIds: tf.Tensor, word
   return dropout(normed, ctx.config.dropout, ctx.drop);
 }
 
+const LAYER_PARAMS = [
+  'attention.self.query.weight', 'attention.self.query.bias', 'attention.self.key.weight', 'attention.self.key.bias',
+  'attention.self.value.weight', 'attention.self.value.bias', 'attention.output.dense.weight', 'attention.output.dense.bias',
+  'attention.output.LayerNorm.weight', 'attention.output.LayerNorm.bias', 'intermediate.dense.weight', 'intermediate.dense.bias',
+  'output.dense.weight', 'output.dense.bias', 'output.LayerNorm.weight', 'output.LayerNorm.bias',
+];
+const FUSION_PARAMS = [
+  'crossattention_t2i.self.query.weight', 'crossattention_t2i.self.query.bias', 'crossattention_t2i.self.key.weight',
+  'crossattention_t2i.self.key.bias', 'crossattention_t2i.self.value.weight', 'crossattention_t2i.self.value.bias',
+  'crossattention_t2i.output.dense.weight', 'crossattention_t2i.output.dense.bias', 'alpha_t2i',
+];
+
+/** Every parameter one RoBERTa layer reads (names under `text_transformer.`); a fused layer adds FIBER's t2i ones. */
+export function robertaLayerParamNames(layer: number, fused: boolean): string[] {
+  return [...LAYER_PARAMS, ...(fused ? FUSION_PARAMS : [])].map((n) => `encoder.layer.${layer}.${n}`);
+}
+
+/**
+ * One RoBERTa layer as a unit of activation recomputation (`model.recompute`, ops/block-call.ts):
+ * the image tokens it attends to are an input of the layer, the key mask a constant.
+ */
+export function robertaLayer(ctx: RobertaContext, text: tf.Tensor, maskBias: tf.Tensor, layer: number, image?: tf.Tensor): tf.Tensor {
+  const names = robertaLayerParamNames(layer, image !== undefined);
+  return blockCall(ctx.config.recompute ?? 'none', ctx.drop, {
+    activations: image ? [text, image] : [text],
+    params: names.map(ctx.p),
+    constants: [maskBias],
+  }, ([t, img], params, [bias], drop) => robertaLayerBody({ ...ctx, p: scopedLookup(names, params), drop }, t!, bias!, layer, img));
+}
+
 /**
  * One RoBERTa layer, optionally fused with image tokens:
  *   a  = Dropout(Dense(SelfAttn(T)))                          (no residual/LN yet: FIBER's SelfOutput)
@@ -68,7 +100,7 @@ export function robertaEmbeddings(ctx: RobertaContext, inputIds: tf.Tensor, word
  *   T''= LN_out(T' + Dropout(FFN(T')))
  * text [B, L, T], maskBias [B, 1, 1, L], image [B, N, D] -> [B, L, T].
  */
-export function robertaLayer(ctx: RobertaContext, text: tf.Tensor, maskBias: tf.Tensor, layer: number, image?: tf.Tensor): tf.Tensor {
+function robertaLayerBody(ctx: RobertaContext, text: tf.Tensor, maskBias: tf.Tensor, layer: number, image?: tf.Tensor): tf.Tensor {
   const pre = `encoder.layer.${layer}.`;
   const p = (n: string) => ctx.p(pre + n);
   const heads = ctx.config.textHeads;

@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { FiberModelConfig } from './model-config.js';
 import type { ModelLayout } from './fusion-layout.js';
 import { attention } from './ops/attention.js';
+import { blockCall } from './ops/block-call.js';
 import { gatherRows } from './ops/gather-rows.js';
 import { linear } from './ops/matmul.js';
 import { dropPath, gelu, layerNorm, type DropoutContext } from './ops/nn.js';
+import { scopedLookup } from './params.js';
 import { relativePositionIndex, roll2d, shiftedWindowMask, windowPartition, windowReverse } from './swin-windows.js';
 
 /*
@@ -49,6 +51,34 @@ function blockDropPath(config: FiberModelConfig, stage: number, block: number): 
   return total > 1 ? (config.dropPath * index) / (total - 1) : 0;
 }
 
+const BLOCK_PARAMS = [
+  'norm1.weight', 'norm1.bias', 'attn.qkv.weight', 'attn.qkv.bias', 'attn.relative_position_bias_table',
+  'attn.proj.weight', 'attn.proj.bias', 'norm2.weight', 'norm2.bias', 'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias',
+];
+const FUSION_PARAMS = [
+  'attn.norm_i2t_i.weight', 'attn.norm_i2t_i.bias', 'attn.qkv_i2t.weight', 'attn.qkv_i2t.bias',
+  'attn.qkv_text_i2t.weight', 'attn.qkv_text_i2t.bias', 'attn.proj_i2t.weight', 'attn.proj_i2t.bias', 'attn.alpha_i2t',
+];
+
+/** Every parameter one Swin block reads (names under `vit_model.`); a fused block adds FIBER's i2t ones. */
+export function swinBlockParamNames(stage: number, block: number, fused: boolean): string[] {
+  return [...BLOCK_PARAMS, ...(fused ? FUSION_PARAMS : [])].map((n) => `layers.${stage}.blocks.${block}.${n}`);
+}
+
+/**
+ * One Swin block as a unit of activation recomputation (`model.recompute`, ops/block-call.ts):
+ * the text it attends to is an input of the block, its key mask a constant.
+ */
+export function swinBlock(ctx: SwinContext, x: tf.Tensor, stage: number, block: number, text?: TextMemory): tf.Tensor {
+  const names = swinBlockParamNames(stage, block, text !== undefined);
+  return blockCall(ctx.config.recompute ?? 'none', ctx.drop, {
+    activations: text ? [x, text.tokens] : [x],
+    params: names.map(ctx.p),
+    constants: text ? [text.maskBias] : [],
+  }, ([xs, tokens], params, [maskBias], drop) =>
+    swinBlockBody({ ...ctx, p: scopedLookup(names, params), drop }, xs!, stage, block, text ? { tokens: tokens!, maskBias: maskBias! } : undefined));
+}
+
 /**
  * One Swin block, optionally fused with text. x [B, H, W, C] -> [B, H, W, C].
  *   s  = Proj(W-MSA(LN1(x)))                       (shifted on odd blocks, relative position bias)
@@ -58,7 +88,7 @@ function blockDropPath(config: FiberModelConfig, stage: number, block: number): 
  * The reference runs the cross-attention per window with the text repeated per window; each
  * query attends to the whole text either way, so it is computed once per image here.
  */
-export function swinBlock(ctx: SwinContext, x: tf.Tensor, stage: number, block: number, text?: TextMemory): tf.Tensor {
+function swinBlockBody(ctx: SwinContext, x: tf.Tensor, stage: number, block: number, text?: TextMemory): tf.Tensor {
   const [b, h, w, c] = x.shape as [number, number, number, number];
   const pre = `layers.${stage}.blocks.${block}.`;
   const p = (n: string) => ctx.p(pre + n);

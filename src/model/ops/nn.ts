@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { GradSink } from './grad-sink.js';
 
 /** LayerNorm over the last axis, PyTorch semantics (biased variance). */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
@@ -27,8 +28,15 @@ export function l2Normalize(x: tf.Tensor): tf.Tensor {
  * pass is a pure function of (params, batch, seed). `training = false` disables all dropout.
  */
 export class DropoutContext {
-  private counter = 0;
-  constructor(readonly training: boolean, private readonly seed: number) {}
+  /**
+   * @param gradSink where recomputed blocks put their parameters' gradients (ops/grad-sink.ts);
+   *   without one they hand them to the tape, which is correct but holds more memory.
+   */
+  constructor(readonly training: boolean, private readonly seed: number, readonly gradSink?: GradSink, private counter = 0) {}
+  /** A context that will hand out the same seeds as this one from here on (recomputation replays). */
+  fork(): DropoutContext {
+    return new DropoutContext(this.training, this.seed, this.gradSink, this.counter);
+  }
   nextSeed(): number {
     this.counter += 1;
     return (Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(this.counter, 0xc2b2ae35)) >>> 0;
