@@ -11,8 +11,9 @@ import { param, type ParamTensors } from './params.js';
  */
 
 /**
- * The MLM head's LayerNorm eps. heads.py builds BertPredictionHeadTransform from a BertConfig
- * that sets no layer_norm_eps, so it is transformers' default 1e-12, not RoBERTa's 1e-5.
+ * The MLM head's LayerNorm eps. fiber_module.py builds heads.MLMHead (BertPredictionHeadTransform)
+ * from a RobertaConfig that sets no layer_norm_eps, so it is transformers' default 1e-12; only
+ * the pretrained text backbone has roberta-base's 1e-5.
  */
 const MLM_LN_EPS = 1e-12;
 
