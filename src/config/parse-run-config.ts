@@ -27,8 +27,8 @@ export function resolveRunConfig(sources: RunConfigSources): RunConfig {
   const presetName = pickPreset(sources.preset, user.preset);
   const base = presetConfig(presetName);
 
-  // A model preset other than the run's swaps the model sizes (and the coarse image size that
-  // follows them) before the user's explicit model fields apply.
+  // A model preset other than the run's swaps the model sizes before the user's explicit model
+  // fields apply.
   const userModel = isPlainObject(user.model) ? user.model : {};
   const modelPreset = userModel.preset ?? presetName;
   if (typeof modelPreset !== 'string' || !(MODEL_PRESET_NAMES as readonly string[]).includes(modelPreset)) {
@@ -36,8 +36,6 @@ export function resolveRunConfig(sources: RunConfigSources): RunConfig {
   }
   const sizes = MODEL_PRESETS[modelPreset as ModelPresetName];
   base.model = { preset: modelPreset, ...sizes, imageDepths: [...sizes.imageDepths], imageHeads: [...sizes.imageHeads] };
-  const data = base.data as { coarse: Plain };
-  data.coarse.imageSize = typeof userModel.imageSize === 'number' ? userModel.imageSize : sizes.imageSize;
 
   return parseRunConfig(mergeLayers(base, { ...user, preset: presetName }));
 }
@@ -76,6 +74,14 @@ function normalise(layer: Plain): Plain {
 }
 
 interface Problem { field: string; message: string }
+
+/**
+ * Keys that existed once, with what to write instead: a config written for an older fiber fails
+ * with this rather than a bare "unknown key" (docs/decisions.md, "One image size").
+ */
+const REMOVED_KEYS: Readonly<Record<string, string>> = {
+  'data.coarse.imageSize': 'was removed: coarse images are resized to model.imageSize, which also sets the Swin window; set model.imageSize instead',
+};
 
 function crossFieldProblems(c: z.infer<typeof runConfigSchema>): Problem[] {
   const p: Problem[] = [];
@@ -123,14 +129,17 @@ function crossFieldProblems(c: z.infer<typeof runConfigSchema>): Problem[] {
 }
 
 function issuesToError(issues: readonly z.core.$ZodIssue[], input: unknown): ConfigError {
-  return toConfigError(issues.map((issue) => {
+  return toConfigError(issues.flatMap((issue): Problem[] => {
     const field = formatPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
-      const keys = issue.keys.map((k) => (field ? `${field}.${k}` : k));
-      return { field: keys[0] ?? field, message: `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${acceptedKeys(issue.path)}` };
+      const all = issue.keys.map((k) => (field ? `${field}.${k}` : k));
+      const removed = all.filter((k) => k in REMOVED_KEYS).map((k) => ({ field: k, message: REMOVED_KEYS[k]! }));
+      const keys = all.filter((k) => !(k in REMOVED_KEYS));
+      if (keys.length === 0) return removed;
+      return [...removed, { field: keys[0]!, message: `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${acceptedKeys(issue.path)}` }];
     }
     const got = valueAt(input, issue.path);
-    return { field, message: `${issue.message}${got === undefined ? ' (missing)' : ` (got ${JSON.stringify(got)})`}` };
+    return [{ field, message: `${issue.message}${got === undefined ? ' (missing)' : ` (got ${JSON.stringify(got)})`}` }];
   }));
 }
 

@@ -49,7 +49,7 @@ function preset(name: PresetName, o: {
     seed: 0,
     model: { preset: name, ...model, imageDepths: [...model.imageDepths], imageHeads: [...model.imageHeads] },
     data: {
-      coarse: { shards: [], weights: [], imageSize: model.imageSize, maxTextLen: o.maxTextLen, mlmProbability: 0.15 },
+      coarse: { shards: [], weights: [], maxTextLen: o.maxTextLen, mlmProbability: 0.15 },
       fine: { shards: [], weights: [], minSizes: o.minSizes, maxSize: o.maxSize, maxTextLen: o.fineMaxTextLen, flipProbability: 0.5 },
     },
     batch: { coarse: batch(o.coarseBatch), fine: batch(o.fineBatch) },

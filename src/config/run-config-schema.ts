@@ -19,7 +19,7 @@ export const modelSchema = z.strictObject({
   imageEmbedDim: posInt().describe('Swin patch-embedding width C; stage i has C*2^i channels'),
   imageDepths: z.tuple([posInt(), posInt(), posInt(), posInt()]).describe('Swin blocks per stage'),
   imageHeads: z.tuple([posInt(), posInt(), posInt(), posInt()]).describe('Swin attention heads per stage'),
-  imageSize: posInt().multipleOf(32).describe('Coarse-stage square image side in pixels (window = imageSize/32)'),
+  imageSize: posInt().multipleOf(32).describe('Square image side in pixels (window = imageSize/32): coarse images are resized to it (reference: 384, bicubic, no augmentation), fine images padded into it'),
   mlpRatio: positive().describe('Swin MLP hidden width as a multiple of C'),
   textHidden: posInt().describe('RoBERTa hidden size'),
   textLayers: posInt().describe('RoBERTa layers'),
@@ -41,7 +41,6 @@ const weightsSchema = z.array(positive()).describe('Sampling weight per entry of
 export const coarseDataSchema = z.strictObject({
   shards: shardsSchema,
   weights: weightsSchema,
-  imageSize: posInt().multipleOf(32).describe('Square resize side in pixels (reference: 384, bicubic, no augmentation)'),
   maxTextLen: posInt().describe('Tokens per caption including <s> and </s> (reference: 40)'),
   mlmProbability: z.number().gt(0).lt(1).describe('Share of non-special tokens masked for MLM (80% <mask>, 10% random, 10% kept)'),
 });

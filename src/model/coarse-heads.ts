@@ -10,7 +10,12 @@ import { param, type ParamTensors } from './params.js';
  * M masked positions, V vocabulary.
  */
 
-const LN_EPS = 1e-5;
+/**
+ * The MLM head's LayerNorm eps. fiber_module.py builds heads.MLMHead (BertPredictionHeadTransform)
+ * from a RobertaConfig that sets no layer_norm_eps, so it is transformers' default 1e-12; only
+ * the pretrained text backbone has roberta-base's 1e-5.
+ */
+const MLM_LN_EPS = 1e-12;
 
 function dense(params: ParamTensors, name: string, x: tf.Tensor): tf.Tensor {
   return linear(x, param(params, `${name}.weight`), params.get(`${name}.bias`));
@@ -75,12 +80,17 @@ export function mlmLogits(params: ParamTensors, textFeats: tf.Tensor, positions:
   const rows = gatherRows(textFeats.reshape([-1, hc]), tf.tensor1d(positions, 'int32')); // [M, Hc]
   const h = layerNorm(
     gelu(dense(params, 'mlm_score.transform.dense', rows)),
-    param(params, 'mlm_score.transform.LayerNorm.weight'), param(params, 'mlm_score.transform.LayerNorm.bias'), LN_EPS,
+    param(params, 'mlm_score.transform.LayerNorm.weight'), param(params, 'mlm_score.transform.LayerNorm.bias'), MLM_LN_EPS,
   );
   return tf.add(linear(h, param(params, 'mlm_score.decoder.weight')), param(params, 'mlm_score.bias'));
 }
 
-/** ITC temperature clamped to [0.001, 1] (the reference clamps the parameter in place each step). */
+/**
+ * ITC temperature [], used as stored. The reference clamps the parameter itself to [0.001, 1]
+ * under no_grad before each forward; here the parameter server clamps it after each update
+ * (ParamSpec.clamp), the same values for every forward. A clamp inside the graph would instead
+ * zero its gradient once an update pushed it past a bound, freezing it there for good.
+ */
 export function itcTemperature(params: ParamTensors): tf.Tensor {
-  return tf.clipByValue(param(params, 'temp'), 0.001, 1);
+  return param(params, 'temp');
 }

@@ -9,6 +9,7 @@ import { gatherRows } from './ops/gather-rows.js';
 import { matmul2d } from './ops/matmul.js';
 import type { GradSink } from './ops/grad-sink.js';
 import { DropoutContext } from './ops/nn.js';
+import { stopGradient } from './ops/stop-gradient.js';
 import { TEXT_PREFIX } from './param-spec.js';
 import { param, type ParamTensors } from './params.js';
 import { deriveSeed, SeededRng } from './seeded-rng.js';
@@ -87,8 +88,11 @@ export function coarseLosses(config: FiberModelConfig, params: ParamTensors, bat
   const fi = itcImageFeature(params, imageOnly.imageTokens!); // [B, Hc]
   const ft = itcTextFeature(params, textOnly.textTokens!, mask); // [B, Hc]
   const temp = itcTemperature(params);
-  const simI2T = tf.div(matmul2d(fi as tf.Tensor2D, tf.transpose(ft) as tf.Tensor2D), temp) as tf.Tensor2D; // [B, B]
-  const simT2I = tf.transpose(simI2T) as tf.Tensor2D;
+  // As the reference (objectives.py compute_itc, from ALBEF): each direction scores its own side
+  // against a detached copy of the other, so image->text moves only the image features and
+  // text->image only the text features; the temperature gets both directions' gradient.
+  const simI2T = tf.div(matmul2d(fi as tf.Tensor2D, tf.transpose(stopGradient(ft)) as tf.Tensor2D), temp) as tf.Tensor2D; // [B, B]
+  const simT2I = tf.div(matmul2d(ft as tf.Tensor2D, tf.transpose(stopGradient(fi)) as tf.Tensor2D), temp) as tf.Tensor2D; // [B, B]
   const diag = tf.range(0, b, 1, 'int32') as tf.Tensor1D;
   const itc = tf.div(tf.add(crossEntropy(simI2T, diag), crossEntropy(simT2I, diag)), 2) as tf.Scalar;
 

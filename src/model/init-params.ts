@@ -9,8 +9,9 @@ export const ROBERTA_PAD_ID = 1;
  * Seeded initial weights for every parameter of a stage, in paramSpecs order. Each tensor draws
  * from its own generator seeded by (seed, name), so the bits depend only on the seed and the
  * parameter's name: adding a parameter does not change the others. Linear/embedding weights are
- * normal(0, 0.02) truncated at 2 std (timm/HF), convs of the fine head normal(0, 0.01), norms 1/0,
- * biases 0, gates alpha 0, temperature 0.07, fine bias0 at the 0.01 focal prior.
+ * normal(0, 0.02) truncated at 2 std, convs of the fine head normal(0, 0.01), norms 1/0, biases 0,
+ * gates alpha 0, temperature 0.07, fine bias0 at the 0.01 focal prior. The truncation is fiber's
+ * (HF and timm draw an untruncated normal in effect): docs/model.md, "Deviations".
  */
 export function initParams(config: FiberModelConfig, stage: Stage, seed: number): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();

@@ -30,6 +30,11 @@ export interface ParamSpec {
    */
   readonly trainable: boolean;
   readonly init: ParamInit;
+  /**
+   * [lo, hi] the stored value is held in: the parameter server clamps it after every update and
+   * at the stage start, where the reference clamps in place before each forward (only `temp`).
+   */
+  readonly clamp?: readonly [number, number];
 }
 
 const N02: ParamInit = { kind: 'normal', std: 0.02 };
@@ -40,19 +45,24 @@ const ONE: ParamInit = { kind: 'const', value: 1 };
 export const IMAGE_PREFIX = 'vit_model.';
 export const TEXT_PREFIX = 'text_transformer.';
 
+/** Bounds of the ITC temperature (reference objectives.py compute_itc: temp.clamp_(0.001, 1.0)). */
+export const ITC_TEMP_MIN = 0.001;
+export const ITC_TEMP_MAX = 1;
+
 /** Focal-loss prior 0.01 as a logit bias: -log((1 - 0.01) / 0.01) (reference §3.1). */
 export const FINE_BIAS0_INIT = -Math.log((1 - 0.01) / 0.01);
 
 class SpecBuilder {
   readonly specs: ParamSpec[] = [];
   constructor(private readonly component: ParamComponent, private readonly group: ParamGroup, private readonly prefix: string) {}
-  add(name: string, shape: number[], init: ParamInit, opts: { noDecay?: boolean; trainable?: boolean; group?: ParamGroup; component?: ParamComponent } = {}): void {
+  add(name: string, shape: number[], init: ParamInit, opts: { noDecay?: boolean; trainable?: boolean; group?: ParamGroup; component?: ParamComponent; clamp?: [number, number] } = {}): void {
     this.specs.push({
       name: this.prefix + name, shape, init,
       group: opts.group ?? this.group,
       component: opts.component ?? this.component,
       noDecay: opts.noDecay ?? false,
       trainable: opts.trainable ?? true,
+      ...(opts.clamp ? { clamp: opts.clamp } : {}),
     });
   }
   linear(name: string, out: number, inp: number, bias = true, init: ParamInit = N02, opts: { group?: ParamGroup; component?: ParamComponent; trainable?: boolean } = {}): void {
@@ -175,7 +185,8 @@ function coarseHeadSpecs(config: FiberModelConfig): ParamSpec[] {
   b.add('mlm_score.decoder.weight', [config.vocabSize, hc], N02, { group: 'head' });
   b.add('mlm_score.bias', [config.vocabSize], ZERO, { group: 'head', noDecay: true });
   // Learnable ITC temperature, lr x1 in the reference: group 'backbone'. No decay (deviation, §1.4d).
-  b.add('temp', [], { kind: 'const', value: 0.07 }, { group: 'backbone', noDecay: true });
+  // Held in [0.001, 1] as compute_itc's `temp.clamp_(0.001, 1.0)` holds it.
+  b.add('temp', [], { kind: 'const', value: 0.07 }, { group: 'backbone', noDecay: true, clamp: [ITC_TEMP_MIN, ITC_TEMP_MAX] });
   return b.specs;
 }
 

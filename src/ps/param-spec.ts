@@ -15,6 +15,8 @@ export interface ParamSpec {
   readonly noDecay: boolean;
   /** False for tensors kept only for the reference's names; never updated. @defaultValue true */
   readonly trainable?: boolean;
+  /** [lo, hi] the value is clamped to after each update (the ITC temperature). */
+  readonly clamp?: readonly [number, number];
 }
 
 export const TEXT_PREFIX = 'text_transformer.';

@@ -2,6 +2,7 @@ import type { OptimizerConfig } from '../config/index.js';
 import { fastestAdamW } from './adamw-simd.js';
 import { clipScale, foldWithSquareSums, globalNorm } from './grad-norm.js';
 import { lrFactor } from './lr-schedule.js';
+import { clampRange } from './param-clamp.js';
 import { lrMultiplier, type ParamSpec } from './param-spec.js';
 import type { TensorSlice } from './shard-layout.js';
 import type { PushStatus } from './wire.js';
@@ -270,7 +271,7 @@ export class ShardState {
     const updates = this.s.slices.flatMap((slice) => {
       const spec = this.s.specs[slice.index]!;
       const mult = lrMultiplier(spec, opt);
-      return mult === 0 ? [] : [{ slice, hyper: {
+      return mult === 0 ? [] : [{ slice, clamp: spec.clamp, hyper: {
         lr: opt.lr * factor * mult, beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps,
         weightDecay: spec.noDecay ? 0 : opt.weightDecay, t: step + 1,
       } }];
@@ -282,10 +283,14 @@ export class ShardState {
     this.making = { version: step + 1, ready: 0 };
     for (let a = 0; a < this.size; a += APPLY_PIECE) {
       const b = Math.min(this.size, a + APPLY_PIECE);
-      for (const { slice, hyper } of updates) {
+      for (const { slice, clamp, hyper } of updates) {
         const lo = Math.max(a, slice.shardOffset);
         const hi = Math.min(b, slice.shardOffset + slice.length);
-        if (lo < hi) adamw(this.s.params, this.s.expAvg, this.s.expAvgSq, grad, hyper, scale, lo, hi);
+        if (lo >= hi) continue;
+        adamw(this.s.params, this.s.expAvg, this.s.expAvgSq, grad, hyper, scale, lo, hi);
+        // In the same piece, before pulls can read it: no forward ever sees an unclamped value.
+        // Outside the kernel, so the SIMD and JS paths stay bit-identical.
+        if (clamp) clampRange(this.s.params, clamp, lo, hi);
       }
       if (b === this.size) break;
       this.making = { version: step + 1, ready: b };

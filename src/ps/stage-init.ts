@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { initParams } from '../model/init-params.js';
 import { paramSpecs } from '../model/param-spec.js';
 import { loadNamedWeights } from './checkpoint-io.js';
+import { clampToSpecs } from './param-clamp.js';
 import { numel, type ParamSpec } from './param-spec.js';
 
 export interface InitReport {
@@ -47,5 +48,6 @@ export async function stageStartWeights(config: RunConfig, stage: StageName, ini
     flat.set(seeded.get(spec.name)!, at);
     at += numel(spec.shape);
   }
+  clampToSpecs(specs, flat);
   return { specs, flat, report: { loaded, fresh, dropped } };
 }

@@ -8,7 +8,7 @@ export function toDataConfig(config: RunConfig, stage: StageName): DataStageConf
   const datasets = d.shards.map((shards, i) => ({ name: `dataset${i}`, shards: [shards], ...(d.weights[i] !== undefined ? { weight: d.weights[i] } : {}) }));
   if (stage === 'coarse') {
     const c = config.data.coarse;
-    return dataStageConfig('coarse', datasets, { imageSize: c.imageSize, maxTextLen: c.maxTextLen, mlm: { ...DEFAULT_MLM, probability: c.mlmProbability } });
+    return dataStageConfig('coarse', datasets, { imageSize: config.model.imageSize, maxTextLen: c.maxTextLen, mlm: { ...DEFAULT_MLM, probability: c.mlmProbability } });
   }
   const f = config.data.fine;
   return dataStageConfig('fine', datasets, {

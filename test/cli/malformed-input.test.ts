@@ -44,6 +44,9 @@ describe('fiber pretrain: malformed input exits 2 and touches nothing', () => {
     { why: 'invalid JSON', args: () => ['pretrain', '--stage', 'coarse', '--config', file('bad.json', '{"seed": 1,}')], stderr: /--config: .*bad\.json is not valid JSON/ },
     { why: 'config file that is a list', args: () => ['pretrain', '--stage', 'coarse', '--config', file('list.yaml', '- 1\n- 2\n')], stderr: /must hold a mapping/ },
     { why: 'unknown key inside the file', args: () => ['pretrain', '--stage', 'coarse', '--config', file('typo.yaml', 'preset: fiber-tiny\ndata:\n  coarse:\n    shard: s3://b/0.tar\n')], stderr: /data\.coarse\.shard: unknown key.*accepted: shards, weights/ },
+    // One image size (docs/decisions.md): the removed duplicate used to pass --dry-run and fail at the first task.
+    { why: 'the removed data.coarse.imageSize (--dry-run)', args: () => ['pretrain', '--stage', 'coarse', ...ok, '--set', 'data.coarse.imageSize=96', '--dry-run'], stderr: /fiber: data\.coarse\.imageSize: was removed: coarse images are resized to model\.imageSize.*set model\.imageSize instead/ },
+    { why: 'the removed data.coarse.imageSize in a file (--dry-run)', args: () => ['pretrain', '--stage', 'coarse', '--dry-run', '--config', file('old.yaml', 'preset: fiber-tiny\ndata:\n  coarse:\n    shards: s3://b/0.tar\n    imageSize: 64\n')], stderr: /data\.coarse\.imageSize: was removed/ },
     { why: 'invalid run name', args: () => ['pretrain', '--stage', 'coarse', ...ok, '--run', 'My_Run'], stderr: /--run "My_Run": use 1-63 lowercase/ },
     { why: 'fine stage of an unknown run', args: () => ['pretrain', '--stage', 'fine', ...ok, '--set', 'data.fine.shards=s3://b/f.tar', '--run', 'ghost'], stderr: /run "ghost" has no coarse stage/ },
     { why: 'different config under an existing run name', args: () => ['pretrain', '--stage', 'coarse', ...ok, '--set', 'seed=3', '--run', 'taken'], stderr: /run "taken" exists with a different config/ },

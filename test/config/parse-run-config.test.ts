@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { configHash, microStepsPerTask, PRESET_NAMES, resolveRunConfig, warmupSteps } from '../../src/config/index.js';
+import { configHash, microStepsPerTask, parseRunConfig, PRESET_NAMES, resolveRunConfig, warmupSteps } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors/index.js';
 
 describe('resolveRunConfig', () => {
@@ -9,7 +9,6 @@ describe('resolveRunConfig', () => {
       const c = resolveRunConfig({ preset });
       assert.equal(c.preset, preset);
       assert.equal(c.model.preset, preset);
-      assert.equal(c.data.coarse.imageSize, c.model.imageSize);
     }
   });
 
@@ -51,7 +50,7 @@ describe('resolveRunConfig', () => {
     assert.equal(c.model.preset, 'fiber-small');
     assert.equal(c.model.imageEmbedDim, 64);
     assert.equal(c.model.textLayers, 8);
-    assert.equal(c.data.coarse.imageSize, 128, 'coarse image size follows the model preset');
+    assert.equal(c.model.imageSize, 128, 'the image size is the model preset\'s');
     assert.equal(c.batch.coarse.globalBatch, 16, 'batching stays the run preset\'s');
   });
 
@@ -86,6 +85,10 @@ describe('resolveRunConfig errors name the field', () => {
     { why: 'unknown model preset', sources: { file: { model: 'swin-l' } }, field: 'model.preset', message: /accepted: fiber-tiny, fiber-small, fiber-base/ },
     { why: 'bad schedule', sources: { sets: ['optimizer.coarse.schedule=exp'] }, field: 'optimizer.coarse.schedule', message: /linear.*multistep/ },
     { why: 'image size not a multiple of 32', sources: { sets: ['model.imageSize=100'] }, field: 'model.imageSize', message: /multiple of 32/ },
+    // One image size (docs/decisions.md): the old duplicate is refused, with what to set instead,
+    // whether it agrees with model.imageSize or not, so it is never silently ignored.
+    { why: 'the removed data.coarse.imageSize, disagreeing', sources: { preset: 'fiber-tiny', sets: ['data.coarse.imageSize=96'] }, field: 'data.coarse.imageSize', message: /was removed.*set model.imageSize instead/ },
+    { why: 'the removed data.coarse.imageSize, agreeing, in a file', sources: { preset: 'fiber-tiny', file: { data: { coarse: { imageSize: 64 } } } }, field: 'data.coarse.imageSize', message: /was removed/ },
     { why: 'weights do not match shards', sources: { sets: ['data.coarse.shards=[s3://a/0.tar,s3://b/0.tar]', 'data.coarse.weights=[1]'] }, field: 'data.coarse.weights', message: /1 entries.*has 2/ },
     { why: 'unsupported shard scheme', sources: { sets: ['data.fine.shards=ftp://x/0.tar'] }, field: 'data.fine.shards[0]', message: /unsupported scheme; accepted: s3:\/\/, file:\/\// },
     { why: 'heads do not divide width', sources: { sets: ['model.textHeads=5'] }, field: 'model.textHidden', message: /not divisible by model.textHeads/ },
@@ -110,6 +113,17 @@ describe('resolveRunConfig errors name the field', () => {
       });
     });
   }
+
+  it('names the removed data.coarse.imageSize next to other unknown keys, and in a complete config (a job payload) too', () => {
+    assert.throws(() => resolveRunConfig({ sets: ['data.coarse.imageSize=384', 'data.coarse.size=1'] }), (err: ConfigError) => {
+      assert.equal(err.field, 'data.coarse.imageSize');
+      assert.match(err.message, /also data.coarse.size: unknown key "data.coarse.size"; accepted: shards, weights, maxTextLen, mlmProbability/);
+      return true;
+    });
+    const old = structuredClone(resolveRunConfig({ preset: 'fiber-tiny' })) as unknown as { data: { coarse: Record<string, unknown> } };
+    old.data.coarse.imageSize = 64;
+    assert.throws(() => parseRunConfig(old), (err: ConfigError) => err.field === 'data.coarse.imageSize' && /was removed/.test(err.message));
+  });
 
   it('lists every problem, not just the first', () => {
     assert.throws(() => resolveRunConfig({ sets: ['seed=-1', 'batch.coarse.microBatch=0'] }), (err: ConfigError) => {

@@ -17,7 +17,7 @@ before(async () => {
 async function overfit(stage: Stage, batch: ModelBatch, lr: number, maxSteps: number): Promise<{ first: number; best: number; steps: number }> {
   const weights = initParams(TINY, stage, 0);
   const model = new FiberModel(TINY, stage, weights);
-  const opt = new TestAdam(lr);
+  const opt = new TestAdam(lr, model.specs);
   let first = NaN, best = Infinity, steps = 0;
   for (; steps < maxSteps; steps++) {
     const r = await lossAndGrads(model, batch, steps);
@@ -68,7 +68,7 @@ test('fiber-tiny ITC itself overfits one batch of template captions: falls well 
   const batch = templateBatch(b);
   const weights = initParams(TINY, 'coarse', 0);
   const model = new FiberModel(TINY, 'coarse', weights);
-  const opt = new TestAdam(5e-4);
+  const opt = new TestAdam(5e-4, model.specs);
   let best = Infinity;
   try {
     for (let step = 0; step < 30 && best > 0.5 * Math.log(b); step++) {
