@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,8 @@ import { runFiber } from '../helpers/cli.js';
 import { startCluster, waitForStage } from '../helpers/cluster.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { robertaBaseDir } from '../helpers/roberta-base.js';
+import { cocoDevDir } from '../helpers/coco-dev.js';
+import { packCocoDevSubset } from '../helpers/eval-fixtures.js';
 
 const roberta = robertaBaseDir();
 const DEFAULT_ID = tokenizerIdentity(defaultTokenizer(), 'default');
@@ -90,7 +92,9 @@ describe('stageTokenizer: data.tokenizer against the model and the starting weig
   });
 });
 
-describe('the coordinator refuses a fine stage whose --init checkpoint has another tokenizer (real processes)', { skip: roberta.skip, timeout: 120_000 }, () => {
+const coco = cocoDevDir();
+
+describe('a run records its tokenizer and its fine stage refuses another one (real processes)', { skip: roberta.skip ?? coco.skip, timeout: 300_000 }, () => {
   let redis: TestRedis;
   let dir: string;
   before(async () => {
@@ -102,18 +106,31 @@ describe('the coordinator refuses a fine stage whose --init checkpoint has anoth
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('the stage fails at once with an error naming data.tokenizer, and writes no checkpoint', async () => {
+  it('coarse with roberta-base records its hash in every manifest; a fine stage from it with the default tokenizer fails at once naming data.tokenizer', async () => {
     const store = createObjectStore();
-    const coarse = await fakeCheckpoint(store, join(dir, 'other-run', 'coarse'), 50, DEFAULT_ID);
-    const cluster = startCluster(redis.url, 1, 0);
+    const data = await packCocoDevSubset(coco.dir!, store, join(dir, 'data'), { coarse: 8, grounding: 4, detection: 0 });
+    const ckpt = join(dir, 'ckpt');
+    const common = ['--preset', 'fiber-tiny', '--set', `data.coarse.shards=${data.coarse}`, '--set', `data.fine.shards=${data.fine}`, '--set', `checkpoint.uri=${ckpt}`,
+      '--set', 'optimizer.coarse.totalSteps=1', '--set', 'batch.coarse.globalBatch=4', '--set', 'batch.coarse.microBatch=2', '--set', 'batch.coarse.tasksPerStep=2'];
+    const cluster = startCluster(redis.url, 1, 1);
     try {
-      const res = await runFiber(['pretrain', '--stage', 'fine', '--preset', 'fiber-tiny', '--run', 'tok', '--init', coarse,
-        '--set', 'data.fine.shards=s3://b/f/{0..1}.tar', '--set', `data.tokenizer=${roberta.dir}`, '--set', `checkpoint.uri=${join(dir, 'ckpt')}`], { FIBER_REDIS_URL: redis.url });
-      assert.equal(res.code, 0, res.stderr);
-      const fine = await waitForStage(redis.client, 'tok', 'fine', 60_000);
+      const coarseSub = await runFiber(['pretrain', '--stage', 'coarse', '--run', 'rb', ...common, '--set', `data.tokenizer=${roberta.dir}`], { FIBER_REDIS_URL: redis.url });
+      assert.equal(coarseSub.code, 0, coarseSub.stderr);
+      const coarse = await waitForStage(redis.client, 'rb', 'coarse', 240_000);
+      assert.equal(coarse.state, 'completed', `${coarse.error}\n${cluster.logs()}`);
+      const rb = tokenizerIdentity(await loadTokenizer(roberta.dir!, store), roberta.dir!);
+      for (const step of ['step-00000000', 'step-00000001']) {
+        const m = JSON.parse(await readFile(join(ckpt, 'rb', 'coarse', step, 'manifest.json'), 'utf8')) as CheckpointManifest;
+        assert.deepEqual(m.tokenizer, rb, `${step} records the run's tokenizer`);
+      }
+
+      // A new run (another config: data.tokenizer default) starting from the coarse checkpoint.
+      const fineSub = await runFiber(['pretrain', '--stage', 'fine', '--run', 'other', '--init', coarse.checkpoint!, ...common], { FIBER_REDIS_URL: redis.url });
+      assert.equal(fineSub.code, 0, fineSub.stderr);
+      const fine = await waitForStage(redis.client, 'other', 'fine', 60_000);
       assert.equal(fine.state, 'failed', cluster.logs());
-      assert.match(fine.error ?? '', /data\.tokenizer: .* is not the tokenizer the init checkpoint .*other-run\/coarse\/step-00000050 was trained with \(default, sha256/);
-      assert.equal(await readLatest(store, join(dir, 'ckpt', 'tok', 'fine')), null, 'no step-0 checkpoint was written');
+      assert.match(fine.error ?? '', new RegExp(`data\\.tokenizer: default \\(tokenizer sha256 ${DEFAULT_ID.sha256.slice(0, 12)}\\) is not the tokenizer the init checkpoint .*rb/coarse/step-00000001 was trained with \\(${roberta.dir!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, sha256 ${rb.sha256.slice(0, 12)}\\)`));
+      assert.equal(await readLatest(store, join(ckpt, 'other', 'fine')), null, 'no step-0 checkpoint was written');
     } finally {
       await cluster.stop();
       await store.close();
