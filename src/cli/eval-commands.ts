@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { EVAL_TASKS, type EvalTask } from '../eval/eval-result.js';
 import { MODEL_PRESET_NAMES } from '../model/model-config.js';
 import type { GlobalOptions } from './program.js';
+import { tokenizerLocation } from './tokenizer-option.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -23,6 +24,7 @@ export function registerEvalCommands(program: Command): void {
     .option('--limit <n>', 'evaluate the first N usable samples only', positiveInt)
     .option('--rerank <k>', 'retrieval: re-rank each query\'s ITC top K with the ITM head (costs 2 x N x K fusion passes at most)', positiveInt)
     .addOption(new Option('--preset <name>', 'model preset of a .safetensors file that records none').choices([...MODEL_PRESET_NAMES]))
+    .option('--tokenizer <dir>', 'tokenizer folder/URL (tokenizer.json, or vocab.json + merges.txt) for a checkpoint that records none; default: the checkpoint\'s own (its run\'s data.tokenizer)', tokenizerLocation)
     .option('--batch-size <n>', 'samples per forward pass', positiveInt, 16)
     .option('--json', 'print the result as JSON')
     .action(async (opts: EvalCommandOptions, cmd: Command) => {
@@ -38,6 +40,7 @@ export interface EvalCommandOptions {
   readonly limit?: number;
   readonly rerank?: number;
   readonly preset?: string;
+  readonly tokenizer?: string;
   readonly batchSize: number;
   readonly json?: boolean;
 }

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { MODEL_PRESET_NAMES } from '../model/model-config.js';
+import { tokenizerLocation } from './tokenizer-option.js';
 
 /**
  * `fiber model info|init|forward`. Actions import their implementation lazily so `fiber --help`
@@ -25,8 +26,9 @@ export function registerModelCommands(program: Command): void {
     .option('--seed <n>', 'integer seed', '0')
     .requiredOption('--out <file>', 'output .safetensors path')
     .option('--timm-swin <file>', 'start the image backbone from a timm Swin .safetensors (names by timm)')
-    .option('--hf-roberta <file>', 'start the text backbone from a Hugging Face RoBERTa .safetensors')
-    .action(async (opts: { preset: string; stage: string; seed: string; out: string; timmSwin?: string; hfRoberta?: string }) => {
+    .option('--hf-roberta <file>', 'start the text backbone from a Hugging Face RoBERTa .safetensors (needs --tokenizer)')
+    .option('--tokenizer <dir>', 'the tokenizer the weights go with (folder/URL with tokenizer.json, or vocab.json + merges.txt), recorded in the output; with --hf-roberta, roberta-base\'s files', tokenizerLocation)
+    .action(async (opts: { preset: string; stage: string; seed: string; out: string; timmSwin?: string; hfRoberta?: string; tokenizer?: string }) => {
       const { modelInit } = await import('./commands/model-init.js');
       await modelInit(opts);
     });
@@ -35,10 +37,12 @@ export function registerModelCommands(program: Command): void {
     .description('run the coarse model on inputs from a safetensors file and write its outputs by name')
     .addOption(preset())
     .requiredOption('--weights <file>', 'coarse weights (.safetensors, from `fiber model init` or an export)')
-    .requiredOption('--inputs <file>', 'pixel_values [B,3,S,S] f32, input_ids and attention_mask [B,L] i32')
+    .option('--inputs <file>', 'pixel_values [B,3,S,S] f32, input_ids and attention_mask [B,L] i32 (needed unless --mode text with --text)')
+    .option('--text <texts...>', 'texts to tokenize as input_ids and attention_mask instead of those in --inputs')
+    .option('--tokenizer <dir>', 'tokenizer for --text (folder/URL with tokenizer.json, or vocab.json + merges.txt); default: the one the weights record, else the default', tokenizerLocation)
     .requiredOption('--out <file>', 'output .safetensors path')
     .addOption(new Option('--mode <mode>', 'which encoder to run').choices(['image', 'text', 'fusion']).default('fusion'))
-    .action(async (opts: { preset: string; weights: string; inputs: string; out: string; mode: string }) => {
+    .action(async (opts: { preset: string; weights: string; inputs?: string; text?: string[]; tokenizer?: string; out: string; mode: string }) => {
       const { modelForward } = await import('./commands/model-forward.js');
       await modelForward(opts);
     });

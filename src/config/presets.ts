@@ -1,4 +1,5 @@
 import { MODEL_PRESETS, type ModelPresetName } from '../model/model-config.js';
+import { DEFAULT_TOKENIZER } from './tokenizer-location.js';
 
 /**
  * Run presets: complete, valid configs that a file and `--set` overrides start from. fiber-base
@@ -49,6 +50,7 @@ function preset(name: PresetName, o: {
     seed: 0,
     model: { preset: name, ...model, imageDepths: [...model.imageDepths], imageHeads: [...model.imageHeads] },
     data: {
+      tokenizer: DEFAULT_TOKENIZER,
       coarse: { shards: [], weights: [], maxTextLen: o.maxTextLen, mlmProbability: 0.15 },
       fine: { shards: [], weights: [], minSizes: o.minSizes, maxSize: o.maxSize, maxTextLen: o.fineMaxTextLen, flipProbability: 0.5 },
     },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MODEL_PRESET_NAMES } from '../model/model-config.js';
 import { RECOMPUTE_MODES } from '../model/ops/block-call.js';
+import { tokenizerLocationProblem } from './tokenizer-location.js';
 
 /**
  * The run config's one source of truth: field types, ranges and descriptions. Types are inferred
@@ -54,6 +55,13 @@ export const fineDataSchema = z.strictObject({
   flipProbability: fraction().describe('Horizontal flip probability; flips boxes and swaps left/right in the caption'),
 });
 
+// One key for the whole run, not per stage: the fine stage starts from the coarse weights, whose
+// embedding rows mean the coarse stage's token ids.
+export const tokenizerSchema = z.string().superRefine((value, ctx) => {
+  const problem = tokenizerLocationProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}).describe('Tokenizer of both stages: "default" (GPT-2 BPE with RoBERTa\'s special ids; only for models trained from scratch) or a folder/URL (local path, file://, s3://, http(s)://) holding a Hugging Face tokenizer.json, or vocab.json + merges.txt (e.g. roberta-base\'s, to start from pretrained RoBERTa)');
+
 export const batchSchema = z.strictObject({
   globalBatch: posInt().describe('Samples per optimizer step, whatever the number of workers'),
   microBatch: posInt().describe('Samples per forward/backward pass; gradients accumulate over micro-batches'),
@@ -97,7 +105,7 @@ export const runConfigSchema = z.strictObject({
   preset: z.enum(MODEL_PRESET_NAMES).describe('Run preset the defaults came from'),
   seed: nonNegInt().describe('Seeds parameter init, sample order, augmentation, masking, negatives and dropout'),
   model: modelSchema,
-  data: z.strictObject({ coarse: coarseDataSchema, fine: fineDataSchema }),
+  data: z.strictObject({ tokenizer: tokenizerSchema, coarse: coarseDataSchema, fine: fineDataSchema }),
   batch: z.strictObject({ coarse: batchSchema, fine: batchSchema }),
   optimizer: z.strictObject({ coarse: optimizerSchema, fine: optimizerSchema }),
   checkpoint: checkpointSchema,

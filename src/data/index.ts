@@ -12,6 +12,7 @@ export { DEFAULT_RETRY, type RetryConfig } from './retry.js';
 export { BAD_SAMPLE_REASONS, BadSampleCounter, type BadSampleReason, type BadSampleReport } from './bad-sample.js';
 export { expandShardUrls } from './shard-urls.js';
 export { loadTokenizer, defaultTokenizer, TextTokenizer } from './text-tokenizer.js';
+export { tokenizerIdentity, tokenizerSha256, loadTokenizerWithIdentity, checkTokenizerFitsModel, checkSameTokenizer, type TokenizerIdentity } from './tokenizer-identity.js';
 export { IMAGENET_NORMALIZATION, type ImageNormalization } from './image-transform.js';
 export { DEFAULT_MLM, type MlmConfig } from './mlm-mask.js';
 export { DEFAULT_DETECTION_PROMPT, type DetectionPromptConfig } from './grounding-targets.js';

@@ -33,7 +33,11 @@ export class TextTokenizer {
   private readonly specialIds: Set<number>;
   private readonly specialContent: Map<string, number>;
 
-  constructor(private readonly tokenizer: Tokenizer, vocab: Record<string, number>, private readonly where: string) {
+  /**
+   * `vocab` (added tokens included) and `merges` ("a b" pairs in rank order) are kept as given:
+   * they define the vocabulary's identity (tokenizer-identity.ts), whatever file they came from.
+   */
+  constructor(private readonly tokenizer: Tokenizer, readonly vocab: Readonly<Record<string, number>>, readonly merges: readonly string[], readonly where: string) {
     const id = (t: string): number => {
       const v = vocab[t];
       if (v === undefined) throw new ConfigError('data.tokenizer', `${where} has no "${t}" token; it is not a RoBERTa-style vocabulary`);
@@ -153,16 +157,18 @@ export function robertaTokenizerJson(vocab: Record<string, number>, merges: stri
 export function tokenizerFromVocabMerges(vocabJson: string, mergesTxt: string, where: string): TextTokenizer {
   const vocab = parseJson<Record<string, number>>(vocabJson, `${where}/vocab.json`);
   const merges = mergesTxt.split('\n').filter((l) => l.trim() && !l.startsWith('#version'));
-  return new TextTokenizer(new Tokenizer(robertaTokenizerJson(vocab, merges), {}), vocab, where);
+  return new TextTokenizer(new Tokenizer(robertaTokenizerJson(vocab, merges), {}), vocab, merges, where);
 }
 
 /** From a Hugging Face `tokenizer.json`. */
 export function tokenizerFromJson(tokenizerJson: string, where: string): TextTokenizer {
-  const json = parseJson<{ model?: { type?: string; vocab?: Record<string, number> }; added_tokens?: Array<{ id: number; content: string }> }>(tokenizerJson, where);
+  const json = parseJson<{ model?: { type?: string; vocab?: Record<string, number>; merges?: Array<string | [string, string]> }; added_tokens?: Array<{ id: number; content: string }> }>(tokenizerJson, where);
   if (json.model?.type !== 'BPE' || !json.model.vocab) throw new ConfigError('data.tokenizer', `${where} is not a BPE tokenizer.json`);
   const vocab = { ...json.model.vocab };
   for (const t of json.added_tokens ?? []) vocab[t.content] = t.id;
-  return new TextTokenizer(new Tokenizer(json, {}), vocab, where);
+  // Newer tokenizers files write a merge as ["a", "b"], older ones as "a b": one form for both.
+  const merges = (json.model.merges ?? []).map((m) => (typeof m === 'string' ? m : m.join(' ')));
+  return new TextTokenizer(new Tokenizer(json, {}), vocab, merges, where);
 }
 
 let defaultInstance: TextTokenizer | undefined;

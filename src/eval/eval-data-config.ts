@@ -9,16 +9,17 @@ import { DEFAULT_FINE_TRANSFORM, dataStageConfig, type DataStageConfig } from '.
  *    multi-scale range, MIN_SIZE_TEST 800), the run's maxSize cap, no flip, each image padded at
  *    the top left of the model's imageSize square as in training (docs/decisions.md, "Fine
  *    stage: image size"). Boxes and predictions are both in that square's pixels.
- * The tokenizer is the default one, as toDataConfig gives the workers (the run config has no
- * tokenizer setting).
+ * The tokenizer is the run's data.tokenizer, as toDataConfig gives the workers.
  */
 export function evalDataConfig(config: RunConfig, stage: 'coarse' | 'fine'): DataStageConfig {
   const s = config.model.imageSize;
-  if (stage === 'coarse') return dataStageConfig('coarse', [], { imageSize: s, maxTextLen: config.data.coarse.maxTextLen, mlm: null });
+  const tokenizer = config.data.tokenizer;
+  if (stage === 'coarse') return dataStageConfig('coarse', [], { imageSize: s, maxTextLen: config.data.coarse.maxTextLen, tokenizer, mlm: null });
   const f = config.data.fine;
   return dataStageConfig('fine', [], {
     imageSize: s,
     maxTextLen: f.maxTextLen,
+    tokenizer,
     fine: { ...DEFAULT_FINE_TRANSFORM, minSizes: [Math.max(...f.minSizes)], maxSize: f.maxSize, flipProbability: 0, padTo: { height: s, width: s } },
   });
 }

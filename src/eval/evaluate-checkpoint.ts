@@ -1,7 +1,7 @@
 import { BadSampleCounter } from '../data/bad-sample.js';
 import type { ObjectStore } from '../data/object-store.js';
 import { expandShardUrls } from '../data/shard-urls.js';
-import { loadTokenizer } from '../data/text-tokenizer.js';
+import { checkSameTokenizer, checkTokenizerFitsModel, loadTokenizerWithIdentity } from '../data/tokenizer-identity.js';
 import { UsageError } from '../errors/index.js';
 import { selectBackend } from '../model/backend.js';
 import { FiberModel } from '../model/fiber-model.js';
@@ -25,6 +25,12 @@ export interface EvalOptions {
   readonly rerank?: number;
   /** Model preset for a bare .safetensors file with none recorded. */
   readonly preset?: string;
+  /**
+   * Tokenizer location (as data.tokenizer) for a checkpoint that records none, e.g. a bare
+   * .safetensors file; where one is recorded, it must be the same vocabulary.
+   * @defaultValue the tokenizer recorded with the checkpoint, else its run config's data.tokenizer
+   */
+  readonly tokenizer?: string;
   /** Samples per forward pass. @defaultValue 16 */
   readonly batchSize?: number;
   readonly onProgress?: EvalProgressFn;
@@ -50,8 +56,11 @@ export async function evaluateCheckpoint(store: ObjectStore, opts: EvalOptions):
   if (ckpt.stage !== need) {
     throw new UsageError(`--task ${opts.task} needs a ${need} checkpoint (${need === 'coarse' ? 'the ITC/ITM heads' : 'the grounding head'}); ${ckpt.resolved} is a ${ckpt.stage} one`, 'fiber.eval.stage', { stage: ckpt.stage });
   }
-  const dataConfig = evalDataConfig(ckpt.config, ckpt.stage);
-  const tokenizer = await loadTokenizer(dataConfig.tokenizer, store);
+  const field = opts.tokenizer !== undefined ? '--tokenizer' : 'data.tokenizer';
+  const dataConfig = { ...evalDataConfig(ckpt.config, ckpt.stage), tokenizer: opts.tokenizer ?? ckpt.tokenizer?.location ?? ckpt.config.data.tokenizer };
+  const { tokenizer, identity } = await loadTokenizerWithIdentity(dataConfig.tokenizer, store);
+  checkTokenizerFitsModel(identity, ckpt.config.model.vocabSize, field);
+  checkSameTokenizer(ckpt.tokenizer, identity, ckpt.resolved, field);
   const bad = new BadSampleCounter(undefined, 0); // counts only: the result reports them by reason
   const evalSkips: Partial<Record<EvalSkipReason, number>> = {};
   const skip = (reason: EvalSkipReason) => {

@@ -1,6 +1,7 @@
-import { parseRunConfig, resolveRunConfig, type RunConfig } from '../config/index.js';
+import { parseStoredRunConfig, resolveRunConfig, type RunConfig } from '../config/index.js';
 import { isPresetName } from '../config/presets.js';
 import type { ObjectStore } from '../data/object-store.js';
+import { tokenizerFromMetadata, type TokenizerIdentity } from '../data/tokenizer-identity.js';
 import { StorageError, UsageError } from '../errors/index.js';
 import type { Stage } from '../model/param-spec.js';
 import { readSafetensors } from '../model/safetensors.js';
@@ -16,6 +17,8 @@ export interface EvalCheckpoint {
   readonly stage: Stage;
   readonly step: number | null;
   readonly weights: Map<string, Float32Array>;
+  /** The tokenizer recorded with the weights (manifest or file metadata); undefined: unknown. */
+  readonly tokenizer?: TokenizerIdentity;
 }
 
 /**
@@ -30,11 +33,11 @@ export interface EvalCheckpoint {
 export async function loadEvalCheckpoint(store: ObjectStore, uri: string, preset?: string): Promise<EvalCheckpoint> {
   if (uri.endsWith('.safetensors')) return loadFile(store, uri, preset);
   const { stepDir, manifest } = await resolveStepDir(store, uri);
-  const config = parseRunConfig(manifest.config);
+  const config = parseStoredRunConfig(manifest.config);
   if (preset !== undefined && preset !== config.model.preset) {
     throw new UsageError(`--preset ${preset} contradicts ${stepDir}, trained as ${config.model.preset}; --preset is only needed for a bare .safetensors file`, 'fiber.eval.preset', { preset, trained: config.model.preset });
   }
-  return { resolved: stepDir, config, stage: checkStage(manifest.stage, stepDir), step: manifest.step, weights: await loadNamedWeights(store, stepDir) };
+  return { resolved: stepDir, config, stage: checkStage(manifest.stage, stepDir), step: manifest.step, weights: await loadNamedWeights(store, stepDir), ...tokenizerField(manifest.tokenizer) };
 }
 
 async function resolveStepDir(store: ObjectStore, uri: string): Promise<{ stepDir: string; manifest: CheckpointManifest }> {
@@ -60,14 +63,15 @@ async function loadFile(store: ObjectStore, uri: string, preset: string | undefi
   const { tensors, metadata } = readSafetensors(bytes);
   const weights = new Map([...tensors].map(([k, t]) => [k, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Int32Array)]));
   const stage = stageOfWeights(weights, uri);
-  if (preset !== undefined) return { resolved: uri, config: resolveRunConfig({ preset }), stage, step: null, weights };
   const beside = await readManifest(store, parentUrl(uri)).catch((err: unknown) => {
     if (isNotFound(err)) return undefined;
     throw err;
   });
-  if (beside) return { resolved: uri, config: parseRunConfig(beside.config), stage, step: beside.step, weights };
+  const tokenizer = tokenizerField(tokenizerFromMetadata(metadata) ?? beside?.tokenizer);
+  if (preset !== undefined) return { resolved: uri, config: resolveRunConfig({ preset }), stage, step: null, weights, ...tokenizer };
+  if (beside) return { resolved: uri, config: parseStoredRunConfig(beside.config), stage, step: beside.step, weights, ...tokenizer };
   const recorded = metadata.preset;
-  if (recorded !== undefined && isPresetName(recorded)) return { resolved: uri, config: resolveRunConfig({ preset: recorded }), stage, step: null, weights };
+  if (recorded !== undefined && isPresetName(recorded)) return { resolved: uri, config: resolveRunConfig({ preset: recorded }), stage, step: null, weights, ...tokenizer };
   throw new UsageError(`--preset is needed: ${uri} records no model preset and has no manifest.json beside it`, 'fiber.eval.preset', { uri });
 }
 
@@ -86,6 +90,10 @@ function checkStage(stage: string, where: string): Stage {
 function parentUrl(uri: string): string {
   const slash = uri.lastIndexOf('/');
   return slash < 0 ? '.' : uri.slice(0, slash);
+}
+
+function tokenizerField(t: TokenizerIdentity | undefined): { tokenizer?: TokenizerIdentity } {
+  return t ? { tokenizer: t } : {};
 }
 
 function isNotFound(err: unknown): boolean {

@@ -1,3 +1,5 @@
+import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
+
 /**
  * Where a stage's checkpoints live, under `checkpoint.uri` (s3://bucket/prefix, file:///path or
  * a local path):
@@ -63,5 +65,10 @@ export interface CheckpointManifest {
   readonly seeds: { readonly seed: number };
   /** Where the stage started from (null: seeded init). */
   readonly init: string | null;
+  /**
+   * The tokenizer the weights' token ids belong to (data.tokenizer, with its content hash).
+   * Absent in manifests written before fiber recorded it: unknown, not checked.
+   */
+  readonly tokenizer?: TokenizerIdentity;
   readonly createdAt: string;
 }

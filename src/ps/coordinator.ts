@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseRunConfig, type RunConfig, type StageName } from '../config/index.js';
+import { parseStoredRunConfig, type RunConfig, type StageName } from '../config/index.js';
 import type { ObjectStore } from '../data/object-store.js';
 import type { Logger } from '../log/logger.js';
 import { metricsKey, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
@@ -14,6 +14,9 @@ import { commitCheckpoint, loadFlatRange, readLatest, writeModelFile, writeShard
 import { lrFactor } from './lr-schedule.js';
 import { planLayout, type ShardLayout } from './shard-layout.js';
 import { stageStartWeights } from './stage-init.js';
+import { stageTokenizer, type StageStart } from './stage-tokenizer.js';
+import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
+import { isFiberError } from '../errors/index.js';
 import {
   hashNumbers, pollUntil, psKeys, readShards, savedFiles, taskJobId,
   type ActiveStage, type SaveRequest, type TaskJobPayload, type TaskResult,
@@ -95,7 +98,7 @@ export class Coordinator {
     if (p.version !== 1) throw new UnrecoverableError(`stage job payload version ${String(p.version)} is not supported by this coordinator`);
     let config: RunConfig;
     try {
-      config = parseRunConfig(p.config);
+      config = parseStoredRunConfig(p.config);
     } catch (err) {
       await this.fail(p, `invalid config: ${(err as Error).message}`);
       throw new UnrecoverableError((err as Error).message);
@@ -129,18 +132,19 @@ export class Coordinator {
     const dir = stageDir(config.checkpoint.uri, p.run, stage);
 
     let latest = await readLatest(this.o.store, dir);
+    const tokenizer = await this.checkTokenizer(config, latest ? { kind: 'resume', ...latest } : { kind: 'init', init: p.init }, log);
     if (latest) {
       log.info({ step: latest.manifest.step, from: latest.stepDir }, 'resuming from the latest checkpoint');
     } else {
       const start = await stageStartWeights(config, stage, p.init, this.o.store, log);
       log.info({ init: p.init ?? 'seeded', loaded: start.report.loaded, fresh: start.report.fresh.length, dropped: start.report.dropped.length }, 'stage initialised');
-      await this.writeFullCheckpoint(p, config, specs, layout, start.flat, 0, dir);
+      await this.writeFullCheckpoint(p, config, specs, layout, start.flat, 0, dir, tokenizer);
       latest = await readLatest(this.o.store, dir);
     }
 
     for (;;) {
       try {
-        return await this.runEpoch(p, config, specs, layout, dir, latest!.stepDir, latest!.manifest.step, log);
+        return await this.runEpoch(p, config, specs, layout, dir, latest!.stepDir, latest!.manifest.step, tokenizer, log);
       } catch (err) {
         if (!(err instanceof EpochRestart)) throw err;
         log.warn({ reason: err.message }, 'restarting the stage from the latest checkpoint');
@@ -150,7 +154,23 @@ export class Coordinator {
     }
   }
 
-  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, log: Logger): Promise<StageResult> {
+  /**
+   * data.tokenizer against the model and the starting weights (stage-tokenizer.ts), before
+   * anything is loaded or queued. A wrong tokenizer is the user's to fix: no retry.
+   */
+  private async checkTokenizer(config: RunConfig, start: StageStart, log: Logger): Promise<TokenizerIdentity> {
+    try {
+      const { identity, unknown } = await stageTokenizer(config, start, this.o.store);
+      if (unknown) log.warn({ checkpoint: unknown }, 'the starting checkpoint records no tokenizer (written before fiber recorded it): cannot check that data.tokenizer is the one it was trained with');
+      log.info({ tokenizer: identity.location, sha256: identity.sha256, vocabSize: identity.vocabSize }, 'tokenizer');
+      return identity;
+    } catch (err) {
+      if (isFiberError(err) && err.kind === 'usage') throw new UnrecoverableError(err.message);
+      throw err;
+    }
+  }
+
+  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, tokenizer: TokenizerIdentity, log: Logger): Promise<StageResult> {
     const S = this.o.numShards;
     const stage: StageName = p.stage;
     const T = config.batch[stage].tasksPerStep;
@@ -165,7 +185,7 @@ export class Coordinator {
     // Epoch ids are unique across runs and stages (they name Redis keys); the per-stage count is for people.
     const [[, seq]] = (await this.o.redis.multi().incr(psKeys.epochSeq).incr(psKeys.epochCounter(p.run, stage)).exec()) as [[null, number], [null, number]];
     const epoch = String(seq);
-    const active: ActiveStage = { epoch, run: p.run, stage, configHash: p.configHash, config, numShards: S, loadFrom, startStep, shardLives: shards.map((s) => s.startedAt) };
+    const active: ActiveStage = { epoch, run: p.run, stage, configHash: p.configHash, config, numShards: S, loadFrom, startStep, shardLives: shards.map((s) => s.startedAt), tokenizer };
     await this.o.redis.set(psKeys.active, JSON.stringify(active));
     log.info({ epoch, startStep, shards: shards.map((s) => `${s.host}:${s.port}`) }, 'stage active');
 
@@ -291,11 +311,11 @@ export class Coordinator {
     }, { intervalMs: 10, timeoutMs: this.o.waitTimeoutMs ?? 600_000, what: `waiting for the shards to write checkpoint ${name}`, signal: this.abort.signal });
     let model: CheckpointFile | null = null;
     if (final) {
-      const partial = this.manifest(p, config, specs, layout, step, files, null);
+      const partial = this.manifest(p, config, specs, layout, step, files, null, active.tokenizer);
       const flat = (await loadFlatRange(this.o.store, stepDir, partial, 0, layout.totalElements)).params;
       model = await writeModelFile(this.o.store, stepDir, specs, flat, layout.tensorStarts);
     }
-    await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model));
+    await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model, active.tokenizer));
     await this.queueEval(p, config, step, stepDir, final);
     await this.prune(dir, config);
     log.info({ step, dir: stepDir, ms: Date.now() - started }, 'checkpoint written');
@@ -313,7 +333,7 @@ export class Coordinator {
     await this.evals.add(EVAL_JOB_NAME, payload, { jobId: evalJobId(p.run, p.stage, step), priority: 10, attempts: 2, removeOnComplete: { age: 86400 }, removeOnFail: { age: 7 * 86400 } });
   }
 
-  private async writeFullCheckpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, flat: Float32Array, step: number, dir: string): Promise<void> {
+  private async writeFullCheckpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, flat: Float32Array, step: number, dir: string, tokenizer: TokenizerIdentity): Promise<void> {
     const name = stepDirName(step);
     const stepDir = joinUrl(dir, name);
     const files: CheckpointFile[] = [];
@@ -323,14 +343,14 @@ export class Coordinator {
       const zeros = new Float32Array(hi - lo);
       files.push(await writeShardFile(this.o.store, stepDir, specs, layout, s, { params: flat.subarray(lo, hi), expAvg: zeros, expAvgSq: zeros }, step));
     }
-    await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, null));
+    await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, null, tokenizer));
   }
 
-  private manifest(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, step: number, files: CheckpointFile[], model: CheckpointFile | null): CheckpointManifest {
+  private manifest(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, step: number, files: CheckpointFile[], model: CheckpointFile | null, tokenizer: TokenizerIdentity): CheckpointManifest {
     return {
       format: CHECKPOINT_FORMAT, run: p.run, stage: p.stage, step, configHash: p.configHash, config, numShards: layout.numShards,
       totalElements: layout.totalElements, params: specs.map((s) => ({ name: s.name, shape: s.shape })), files, model,
-      dataCursor: { nextStep: step }, seeds: { seed: config.seed }, init: p.init, createdAt: new Date().toISOString(),
+      dataCursor: { nextStep: step }, seeds: { seed: config.seed }, init: p.init, tokenizer, createdAt: new Date().toISOString(),
     };
   }
 

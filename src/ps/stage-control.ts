@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RunConfig, StageName } from '../config/index.js';
+import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
 import type { CheckpointFile } from './checkpoint-layout.js';
 
 /**
@@ -57,6 +58,8 @@ export interface ActiveStage {
   readonly startStep: number;
   /** Shard lives the epoch was started with (a change means a restart: new epoch). */
   readonly shardLives: readonly string[];
+  /** data.tokenizer as checked at stage start; every checkpoint of the stage records it. */
+  readonly tokenizer: TokenizerIdentity;
 }
 
 export interface SaveRequest {

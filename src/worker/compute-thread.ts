@@ -4,6 +4,7 @@ import { createObjectStore } from '../data/object-store.js';
 import { s3ConfigFromEnv } from '../data/s3-config.js';
 import { DEFAULT_RETRY } from '../data/retry.js';
 import { TaskDataLoader } from '../data/task-data-loader.js';
+import { checkTokenizerFitsModel, tokenizerIdentity } from '../data/tokenizer-identity.js';
 import { hashInts } from '../data/rng.js';
 import { isFiberError } from '../errors/index.js';
 import type { FromCompute, ToCompute } from './compute-protocol.js';
@@ -77,6 +78,8 @@ async function prepare(key: string, config: RunConfig, stage: StageName): Promis
   const loader = await TaskDataLoader.open(toDataConfig(config, stage), {
     seed: config.seed, globalBatchSize: config.batch[stage].globalBatch, tasksPerStep: config.batch[stage].tasksPerStep,
   }, { store });
+  // The coordinator checked this at stage start; a file changed since then must not reach the model.
+  checkTokenizerFitsModel(tokenizerIdentity(loader.tokenizer, config.data.tokenizer), config.model.vocabSize);
   return { key, config, stage, model, loader, sizes, offsets, total, trainable: specs.map((s) => s.trainable) };
 }
 

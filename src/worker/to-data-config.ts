@@ -8,11 +8,11 @@ export function toDataConfig(config: RunConfig, stage: StageName): DataStageConf
   const datasets = d.shards.map((shards, i) => ({ name: `dataset${i}`, shards: [shards], ...(d.weights[i] !== undefined ? { weight: d.weights[i] } : {}) }));
   if (stage === 'coarse') {
     const c = config.data.coarse;
-    return dataStageConfig('coarse', datasets, { imageSize: config.model.imageSize, maxTextLen: c.maxTextLen, mlm: { ...DEFAULT_MLM, probability: c.mlmProbability } });
+    return dataStageConfig('coarse', datasets, { imageSize: config.model.imageSize, maxTextLen: c.maxTextLen, tokenizer: config.data.tokenizer, mlm: { ...DEFAULT_MLM, probability: c.mlmProbability } });
   }
   const f = config.data.fine;
   return dataStageConfig('fine', datasets, {
-    imageSize: config.model.imageSize, maxTextLen: f.maxTextLen,
+    imageSize: config.model.imageSize, maxTextLen: f.maxTextLen, tokenizer: config.data.tokenizer,
     // The model trains on S x S squares: pad every fine batch to that size.
     fine: { ...DEFAULT_FINE_TRANSFORM, minSizes: [...f.minSizes], maxSize: f.maxSize, flipProbability: f.flipProbability, padTo: { height: config.model.imageSize, width: config.model.imageSize } },
   });

@@ -12,6 +12,11 @@ import { buildShardIndex, encodeShardIndex, indexUrlFor, loadShardIndex } from '
 import { TaskDataLoader } from '../../src/data/task-data-loader.js';
 import { isEmptyBatch, type CoarseBatch, type FineBatch } from '../../src/data/batch.js';
 import { cocoDevDir } from '../helpers/coco-dev.js';
+import { robertaBaseDir } from '../helpers/roberta-base.js';
+import { resolveRunConfig } from '../../src/config/index.js';
+import { defaultTokenizer, loadTokenizer } from '../../src/data/text-tokenizer.js';
+import { evalDataConfig } from '../../src/eval/eval-data-config.js';
+import { toDataConfig } from '../../src/worker/to-data-config.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
 const coco = cocoDevDir();
@@ -281,4 +286,33 @@ test('bytes flipped after packing are caught by the index CRC even where the JPE
   const v = await verifyShard(store, url, bad);
   assert.equal(v.good, 1);
   assert.deepEqual(bad.reports.map((r) => `${r.key}:${r.reason}`), ['y:checksum_mismatch']);
+});
+
+const roberta = robertaBaseDir();
+
+test('a worker\'s loader (toDataConfig of a run config) tokenizes with data.tokenizer: every row is a caption in roberta-base ids', { skip: skip ?? roberta.skip }, async () => {
+  const run = resolveRunConfig({ preset: 'fiber-tiny', sets: [`data.coarse.shards=${packed.coarse!.pattern}`, `data.tokenizer=${roberta.dir}`] });
+  const config = toDataConfig(run, 'coarse');
+  assert.equal(config.tokenizer, roberta.dir);
+  assert.equal(evalDataConfig(run, 'fine').tokenizer, roberta.dir, 'eval reads text the way training did');
+  const captions = (await readFile(join(coco.dir!, 'annotations.jsonl'), 'utf8')).trim().split('\n').flatMap((l) => (JSON.parse(l) as { captions: string[] }).captions);
+  const rb = await loadTokenizer(roberta.dir!, store);
+  const L = config.maxTextLen;
+  const robertaRows = new Set(captions.map((c) => rb.encode(c, L).ids.join(',')));
+  const defaultRows = new Set(captions.map((c) => defaultTokenizer().encode(c, L).ids.join(',')));
+  const loader = await TaskDataLoader.open(config, { seed: 5, globalBatchSize: 8, tasksPerStep: 2 }, { store });
+  try {
+    const b = (await loader.loadTask(0, 0)) as CoarseBatch;
+    assert.equal(b.numSamples, 4);
+    for (let i = 0; i < b.numSamples; i++) {
+      const row = Array.from(b.inputIds.subarray(i * L, (i + 1) * L));
+      const n = Array.from(b.attentionMask.subarray(i * L, (i + 1) * L)).filter((m) => m === 1).length;
+      assert.ok(row.slice(n).every((id) => id === rb.padId), 'padded with roberta-base\'s <pad>');
+      const ids = row.slice(0, n).join(',');
+      assert.ok(robertaRows.has(ids), `row ${i} is a caption in roberta-base ids: ${ids}`);
+      assert.ok(!defaultRows.has(ids), `row ${i} is not the default tokenizer's ids`);
+    }
+  } finally {
+    await loader.close();
+  }
 });

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { createObjectStore } from '../../src/data/object-store.js';
-import { FiberError } from '../../src/errors/index.js';
+import { ConfigError, FiberError } from '../../src/errors/index.js';
+import { defaultTokenizer } from '../../src/data/text-tokenizer.js';
+import { tokenizerIdentity, tokenizerMetadata } from '../../src/data/tokenizer-identity.js';
 import { evaluateCheckpoint } from '../../src/eval/evaluate-checkpoint.js';
 import type { EvalResult } from '../../src/eval/eval-result.js';
 import { selectBackend } from '../../src/model/backend.js';
@@ -120,5 +122,25 @@ describe('evaluateCheckpoint', { skip: coco.skip }, () => {
     const cfg = MODEL_PRESETS['fiber-tiny'];
     await writeFile(bare, writeSafetensors(exportWeights(paramSpecs(cfg, 'coarse'), initParams(cfg, 'coarse', 0))));
     await rejects({ checkpoint: bare, data: [data.coarse], task: 'retrieval' }, 'fiber.eval.preset', 'usage', /--preset is needed/);
+  });
+
+  it('evaluates with the tokenizer recorded with the weights, and refuses another vocabulary (data.tokenizer or --tokenizer)', async () => {
+    const cfg = MODEL_PRESETS['fiber-tiny'];
+    const weights = exportWeights(paramSpecs(cfg, 'coarse'), initParams(cfg, 'coarse', 0));
+    const file = join(root, 'recorded.safetensors');
+    // Weights that record a vocabulary other than the default one, at the location "default".
+    const other = { ...tokenizerIdentity(defaultTokenizer(), 'default'), sha256: 'f'.repeat(64) };
+    await writeFile(file, writeSafetensors(weights, { preset: 'fiber-tiny', ...tokenizerMetadata(other) }));
+    for (const [extra, field] of [[{}, 'data.tokenizer'], [{ tokenizer: 'default' }, '--tokenizer']] as const) {
+      await assert.rejects(evaluateCheckpoint(store, { checkpoint: file, data: [data.coarse], task: 'retrieval', ...extra }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.equal(err.field, field);
+        assert.match(err.message, /is not the tokenizer .*recorded\.safetensors was trained with \(default, sha256 ffffffffffff\)/);
+        return true;
+      });
+    }
+    await writeFile(file, writeSafetensors(weights, { preset: 'fiber-tiny', ...tokenizerMetadata(tokenizerIdentity(defaultTokenizer(), 'default')) }));
+    const r = await evaluateCheckpoint(store, { checkpoint: file, data: [data.coarse], task: 'retrieval', limit: 4 });
+    assert.equal(r.n, 4);
   });
 });

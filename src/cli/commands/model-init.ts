@@ -5,16 +5,22 @@ import { MODEL_PRESETS, type ModelPresetName } from '../../model/model-config.js
 import { paramSpecs, type Stage } from '../../model/param-spec.js';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.js';
 import { exportWeights, importWeights, type WeightSource } from '../../model/weight-io.js';
+import { DEFAULT_TOKENIZER } from '../../config/tokenizer-location.js';
+import { tokenizerMetadata } from '../../data/tokenizer-identity.js';
+import { checkRobertaTokenizer, loadFlagTokenizer, missingRobertaTokenizer } from './model-tokenizer.js';
 
 /**
  * `fiber model init`: seeded weights under the reference names, optionally with the backbones
  * replaced by pretrained timm Swin / HF RoBERTa files (the reference's starting point: fusion
  * and heads fresh, gates at 0). No tensors are created.
  */
-export async function modelInit(opts: { preset: string; stage: string; seed: string; out: string; timmSwin?: string; hfRoberta?: string }): Promise<void> {
+export async function modelInit(opts: { preset: string; stage: string; seed: string; out: string; timmSwin?: string; hfRoberta?: string; tokenizer?: string }): Promise<void> {
   const seed = Number(opts.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got ${opts.seed}`, 'fiber.model.seed');
   const config = MODEL_PRESETS[opts.preset as ModelPresetName];
+  // Before any file is read: the cheapest mistake to report is the missing flag.
+  if (opts.hfRoberta && (opts.tokenizer === undefined || opts.tokenizer === DEFAULT_TOKENIZER)) throw missingRobertaTokenizer(opts.hfRoberta);
+  const tokenizer = opts.tokenizer !== undefined ? (await loadFlagTokenizer(opts.tokenizer, config.vocabSize)).identity : undefined;
   const stage = opts.stage as Stage;
   const specs = paramSpecs(config, stage);
   const values = initParams(config, stage, seed);
@@ -27,10 +33,13 @@ export async function modelInit(opts: { preset: string; stage: string; seed: str
     } catch (err) {
       throw new UsageError(`--${source} ${path}: ${(err as Error).message}`, 'fiber.model.file');
     }
-    const report = importWeights(specs, values, source, readSafetensors(buf).tensors);
+    const { tensors } = readSafetensors(buf);
+    if (source === 'hf-roberta') checkRobertaTokenizer(tokenizer, tensors, path);
+    const report = importWeights(specs, values, source, tensors);
     process.stdout.write(`${source}: loaded ${report.loaded.length} tensors from ${path}${report.ignored.length ? `, ignored ${report.ignored.length} (${report.ignored.slice(0, 3).join(', ')}${report.ignored.length > 3 ? ', ...' : ''})` : ''}\n`);
   }
   const weights = exportWeights(specs, values);
-  await writeFile(opts.out, writeSafetensors(weights, { format: 'fiber', preset: opts.preset, stage, seed: String(seed) }));
+  // The tokenizer goes with the weights, so `fiber pretrain --init` and `fiber eval` can check it.
+  await writeFile(opts.out, writeSafetensors(weights, { format: 'fiber', preset: opts.preset, stage, seed: String(seed), ...(tokenizer ? tokenizerMetadata(tokenizer) : {}) }));
   process.stdout.write(`wrote ${specs.length} tensors (${opts.preset}, ${stage}, seed ${seed}) to ${opts.out}\n`);
 }

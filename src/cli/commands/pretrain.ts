@@ -1,5 +1,5 @@
 import { configHash, loadConfigFile, resolveRunConfig, type RunConfig, type StageName } from '../../config/index.js';
-import { ConfigError, UsageError } from '../../errors/index.js';
+import { ConfigError, StorageError, UsageError } from '../../errors/index.js';
 import { RUN_NAME_PATTERN, stageJobId } from '../../queue/keys.js';
 import type { SubmitOutcome } from '../../queue/submit-stage.js';
 import { connectForCommand, type CliContext } from '../context.js';
@@ -27,6 +27,7 @@ export async function pretrain(opts: PretrainOptions, ctx: CliContext): Promise<
     throw new UsageError(`--run "${run}": use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`, 'fiber.usage.run_name');
   }
   checkStageInputs(config, opts.stage);
+  await checkTokenizerHere(config, ctx);
   const init = opts.init ?? null;
   if (init !== null && !/^(s3|file):\/\//.test(init) && /^[a-z][a-z0-9+.-]*:\/\//i.test(init)) {
     throw new UsageError(`--init "${init}": accepted are s3://bucket/key, file:///path or a local path`, 'fiber.usage.init');
@@ -60,6 +61,26 @@ export async function pretrain(opts: PretrainOptions, ctx: CliContext): Promise<
 function checkStageInputs(config: RunConfig, stage: StageName): void {
   if (config.data[stage].shards.length === 0) {
     throw new ConfigError(`data.${stage}.shards`, `no shards for the ${stage} stage; set it in the config file or with --set data.${stage}.shards=s3://bucket/path/{000000..000099}.tar`);
+  }
+}
+
+/**
+ * data.tokenizer read from here when this machine can reach it, so a tokenizer too big for the
+ * model (or not a tokenizer at all) exits 2 before anything is queued. Storage this machine cannot
+ * reach is no error: the coordinator checks again at stage start, where the cluster's storage is.
+ */
+async function checkTokenizerHere(config: RunConfig, ctx: CliContext): Promise<void> {
+  const [{ createObjectStore }, { checkTokenizerFitsModel, loadTokenizerWithIdentity }, { s3ConfigFromEnv }] = await Promise.all([
+    import('../../data/object-store.js'), import('../../data/tokenizer-identity.js'), import('../../data/s3-config.js'),
+  ]);
+  const store = createObjectStore({ s3: s3ConfigFromEnv(ctx.env), retry: { maxAttempts: 2, baseDelayMs: 200, maxDelayMs: 1000 } });
+  try {
+    checkTokenizerFitsModel((await loadTokenizerWithIdentity(config.data.tokenizer, store)).identity, config.model.vocabSize);
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    ctx.log.warn({ tokenizer: config.data.tokenizer, err: err.message }, 'data.tokenizer is not readable from here; the coordinator checks it at stage start');
+  } finally {
+    await store.close();
   }
 }
 
