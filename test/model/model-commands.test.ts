@@ -65,7 +65,7 @@ test('fiber model init --timm-swin --hf-roberta starts the backbones from pretra
     await writeFile(join(dir, 'roberta.safetensors'), writeSafetensors(hf));
     const out = join(dir, 'w.safetensors');
     const { stdout } = await run('node', [BIN, 'model', 'init', '--preset', 'fiber-tiny', '--seed', '1', '--out', out, '--timm-swin', join(dir, 'swin.safetensors'), '--hf-roberta', join(dir, 'roberta.safetensors')]);
-    assert.match(stdout, /hf-roberta: loaded \d+ tensors .* ignored 1 \(roberta\.pooler\.dense\.bias\)/);
+    assert.match(stdout, /hf-roberta: loaded \d+ tensors from .* \(masked-lm layout\), ignored 1:\n {2}1 x RoBERTa pooler: FIBER never reads it .*: roberta\.pooler\.dense\.bias\n/);
     const { tensors } = readSafetensors(await readFile(out));
     const fresh = initParams(cfg, 'coarse', 1);
     for (const s of specs) {

@@ -25,7 +25,7 @@ export async function modelForward(opts: { preset: string; weights: string; inpu
   await selectBackend();
   const specs = paramSpecs(config, 'coarse');
   const weights = new Map<string, Float32Array>();
-  importWeights(specs, weights, 'fiber', readSafetensors(await readFileOrThrow(opts.weights, '--weights')).tensors);
+  importWeights(specs, weights, readSafetensors(await readFileOrThrow(opts.weights, '--weights')).tensors);
   const inputs = readSafetensors(await readFileOrThrow(opts.inputs, '--inputs')).tensors;
   const model = new FiberModel(config, 'coarse', weights);
   const need = (name: string, rank: number): SafeTensor => {
