@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
+import type { GlobalOptions } from './program.js';
 import { MODEL_PRESET_NAMES } from '../model/model-config.js';
 import { tokenizerLocation } from './tokenizer-option.js';
 
 /**
- * `fiber model info|init|forward`. Actions import their implementation lazily so `fiber --help`
+ * `fiber model info|init|forward|export`. Actions import their implementation lazily so `fiber --help`
  * never loads TensorFlow.js.
  */
 export function registerModelCommands(program: Command): void {
@@ -45,5 +46,15 @@ export function registerModelCommands(program: Command): void {
     .action(async (opts: { preset: string; weights: string; inputs?: string; text?: string[]; tokenizer?: string; out: string; mode: string }) => {
       const { modelForward } = await import('./commands/model-forward.js');
       await modelForward(opts);
+    });
+
+  model.command('export')
+    .description('write any step\'s checkpoint as one PyTorch-loadable folder: model.safetensors (reference names, no optimizer state) + config.json + tokenizer files')
+    .argument('<checkpoint>', 'a step directory (…/coarse/step-00000050) or a stage directory (its latest), local, file:// or s3://')
+    .requiredOption('--out <dir>', 'new or empty output folder (local, file:// or s3://)')
+    .option('--json', 'print what was written as JSON')
+    .action(async (checkpoint: string, opts: { out: string; json?: boolean }, cmd: Command) => {
+      const { modelExport } = await import('./commands/model-export.js');
+      await modelExport(checkpoint, opts, cmd.optsWithGlobals<GlobalOptions>());
     });
 }

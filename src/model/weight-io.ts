@@ -1,23 +1,12 @@
 import { FiberError } from '../errors/index.js';
-import { numel, IMAGE_PREFIX, TEXT_PREFIX, type ParamSpec } from './param-spec.js';
+import { numel, type ParamSpec } from './param-spec.js';
 import type { SafeTensor } from './safetensors.js';
 
 /*
  * Moving weights between fiber and reference checkpoints. fiber's own names already are the
  * reference's (FIBER's `vit_model.` + timm Swin, `text_transformer.` + HF RoBERTa, FIBER's
- * head names), so export is by name; importing a plain timm Swin or HF RoBERTa file adds the
- * prefix and ignores the tensors those files carry that FIBER does not use.
+ * head names), so both directions are by name. Pretrained timm / HF files: import-pretrained.ts.
  */
-
-/** Where a file comes from: a full fiber/FIBER checkpoint, a timm Swin, or a HF RoBERTa. */
-export type WeightSource = 'fiber' | 'timm-swin' | 'hf-roberta';
-
-export interface ImportReport {
-  /** Parameter names filled from the file. */
-  readonly loaded: string[];
-  /** Names of the file skipped on purpose (classifier head, buffers, unused pooler). */
-  readonly ignored: string[];
-}
 
 /** Weights by reference name, PyTorch layout, as float32 safetensors entries (spec order). */
 export function exportWeights(specs: readonly ParamSpec[], weights: ReadonlyMap<string, Float32Array>): Map<string, SafeTensor> {
@@ -30,74 +19,47 @@ export function exportWeights(specs: readonly ParamSpec[], weights: ReadonlyMap<
   return out;
 }
 
-/** Buffers and heads a timm Swin checkpoint holds that are not parameters of the backbone. */
-const TIMM_IGNORED = [/relative_position_index$/, /attn_mask$/, /^head\./];
-/** HF RoBERTa entries FIBER does not use: the pooler, the LM head, the position_ids buffer. */
-const HF_IGNORED = [/^pooler\./, /^lm_head\./, /position_ids$/];
+/** What a file does not have, has too much of, or has in the wrong shape; empty lists: it fits. */
+export interface FitProblems {
+  readonly missing: string[];
+  readonly unexpected: string[];
+  readonly mismatched: string[];
+}
 
-/**
- * Renames a file's tensors to fiber names. timm >= 0.9 stores PatchMerging at the start of the
- * next stage (`layers.1.downsample` for the first one); those are moved back to the reference
- * layout (`layers.0.downsample`).
- */
-function rename(source: WeightSource, file: ReadonlyMap<string, SafeTensor>): { renamed: Map<string, SafeTensor>; ignored: string[] } {
-  const renamed = new Map<string, SafeTensor>();
-  const ignored: string[] = [];
-  if (source === 'fiber') return { renamed: new Map(file), ignored };
-  const newTimm = source === 'timm-swin' && !file.has('layers.0.downsample.reduction.weight') && file.has('layers.1.downsample.reduction.weight');
-  for (const [name, t] of file) {
-    if (source === 'timm-swin') {
-      if (TIMM_IGNORED.some((r) => r.test(name))) {
-        ignored.push(name);
-        continue;
-      }
-      const fixed = newTimm ? name.replace(/^layers\.(\d+)\.downsample\./, (_m, i: string) => `layers.${Number(i) - 1}.downsample.`) : name;
-      renamed.set(IMAGE_PREFIX + fixed, t);
-    } else {
-      const bare = name.startsWith('roberta.') ? name.slice('roberta.'.length) : name;
-      if (HF_IGNORED.some((r) => r.test(bare))) {
-        ignored.push(name);
-        continue;
-      }
-      renamed.set(TEXT_PREFIX + bare, t);
-    }
-  }
-  return { renamed, ignored };
+/** One error listing every problem by name, so a user fixes a file in one go. */
+export function throwIfProblems(what: string, p: FitProblems): void {
+  if (!p.missing.length && !p.unexpected.length && !p.mismatched.length) return;
+  const parts = [
+    p.missing.length ? `missing: ${p.missing.join(', ')}` : '',
+    p.unexpected.length ? `unexpected: ${p.unexpected.join(', ')}` : '',
+    p.mismatched.length ? `shape mismatch: ${p.mismatched.join(', ')}` : '',
+  ].filter(Boolean);
+  throw new FiberError('fiber.model.weights', 'usage', `${what} do not fit the model: ${parts.join('; ')}`, { ...p });
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /**
- * Loads a checkpoint into `weights` (updated in place) by name.
- *   fiber:      every spec name must be present, nothing else
- *   timm-swin:  every image-backbone name must be present; fusion stays as initialised
- *   hf-roberta: every text-backbone name must be present; fusion stays as initialised
- * Any missing, unexpected or wrongly shaped name fails the whole import, listing each by name.
+ * Loads a full fiber/FIBER weights file into `weights` (updated in place) by name: every spec
+ * name must be there in its shape as a float tensor, and nothing else.
  */
-export function importWeights(specs: readonly ParamSpec[], weights: Map<string, Float32Array>, source: WeightSource, file: ReadonlyMap<string, SafeTensor>): ImportReport {
-  const { renamed, ignored } = rename(source, file);
-  const wanted = specs.filter((s) =>
-    source === 'fiber' ? true : source === 'timm-swin' ? s.component === 'image_backbone' : s.component === 'text_backbone');
-  const missing: string[] = [];
-  const mismatched: string[] = [];
-  for (const s of wanted) {
-    const t = renamed.get(s.name);
-    if (!t) missing.push(s.name);
-    else if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) mismatched.push(`${s.name} (file [${t.shape.join(', ')}], model [${s.shape.join(', ')}])`);
-    else if (!(t.data instanceof Float32Array)) mismatched.push(`${s.name} (dtype ${t.dtype}, expected a float type)`);
+export function importWeights(specs: readonly ParamSpec[], weights: Map<string, Float32Array>, file: ReadonlyMap<string, SafeTensor>): { loaded: string[] } {
+  const problems: FitProblems = { missing: [], unexpected: [], mismatched: [] };
+  for (const s of specs) {
+    const t = file.get(s.name);
+    if (!t) problems.missing.push(s.name);
+    else if (!sameShape(t.shape, s.shape)) problems.mismatched.push(`${s.name} (file [${t.shape.join(', ')}], model [${s.shape.join(', ')}])`);
+    else if (!(t.data instanceof Float32Array)) problems.mismatched.push(`${s.name} (dtype ${t.dtype}, expected a float type)`);
   }
-  const wantedNames = new Set(wanted.map((s) => s.name));
-  const unexpected = [...renamed.keys()].filter((n) => !wantedNames.has(n));
-  if (missing.length || mismatched.length || unexpected.length) {
-    const parts = [
-      missing.length ? `missing: ${missing.join(', ')}` : '',
-      unexpected.length ? `unexpected: ${unexpected.join(', ')}` : '',
-      mismatched.length ? `shape mismatch: ${mismatched.join(', ')}` : '',
-    ].filter(Boolean);
-    throw new FiberError('fiber.model.weights', 'usage', `${source} weights do not fit the model: ${parts.join('; ')}`, { missing, unexpected, mismatched });
-  }
-  for (const s of wanted) {
-    const data = renamed.get(s.name)!.data as Float32Array;
+  const names = new Set(specs.map((s) => s.name));
+  problems.unexpected.push(...[...file.keys()].filter((n) => !names.has(n)));
+  throwIfProblems('fiber weights', problems);
+  for (const s of specs) {
+    const data = file.get(s.name)!.data as Float32Array;
     if (data.length !== numel(s.shape)) throw new Error(`unreachable: ${s.name}`);
     weights.set(s.name, data);
   }
-  return { loaded: wanted.map((s) => s.name), ignored };
+  return { loaded: specs.map((s) => s.name) };
 }

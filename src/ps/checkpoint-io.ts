@@ -103,6 +103,19 @@ async function readVerified(store: ObjectStore, stepDir: string, file: Checkpoin
  */
 export async function loadFlatRange(store: ObjectStore, stepDir: string, manifest: CheckpointManifest, lo: number, hi: number): Promise<ShardTensors> {
   const out: ShardTensors = { params: new Float32Array(hi - lo), expAvg: new Float32Array(hi - lo), expAvgSq: new Float32Array(hi - lo) };
+  await fillFlatRange(store, stepDir, manifest, lo, out);
+  return out;
+}
+
+/** All parameters of a checkpoint, flat in manifest order, without allocating the moments (an export's need). */
+export async function loadFlatParams(store: ObjectStore, stepDir: string, manifest: CheckpointManifest): Promise<Float32Array> {
+  const params = new Float32Array(manifest.totalElements);
+  await fillFlatRange(store, stepDir, manifest, 0, { params });
+  return params;
+}
+
+async function fillFlatRange(store: ObjectStore, stepDir: string, manifest: CheckpointManifest, lo: number, out: { params: Float32Array; expAvg?: Float32Array; expAvgSq?: Float32Array }): Promise<void> {
+  const hi = lo + out.params.length;
   const starts = new Map<string, number>();
   let at = 0;
   for (const p of manifest.params) {
@@ -116,6 +129,7 @@ export async function loadFlatRange(store: ObjectStore, stepDir: string, manifes
     for (const [key, t] of tensors) {
       const [target, base] = key.startsWith(M_PREFIX) ? [out.expAvg, key.slice(M_PREFIX.length)]
         : key.startsWith(V_PREFIX) ? [out.expAvgSq, key.slice(V_PREFIX.length)] : [out.params, key];
+      if (!target) continue;
       const sep = base.lastIndexOf('@');
       const name = sep > 0 ? base.slice(0, sep) : base;
       const flatStart = starts.get(name)! + (sep > 0 ? Number(base.slice(sep + 1)) : 0);
@@ -128,7 +142,22 @@ export async function loadFlatRange(store: ObjectStore, stepDir: string, manifes
     }
   }
   if (filled !== hi - lo) throw new StorageError(`${stepDir}: the shard files cover ${filled} of the ${hi - lo} parameters asked for`, 'fiber.checkpoint.incomplete');
-  return out;
+}
+
+/**
+ * The step directory and manifest a checkpoint URI names: a step directory (manifest.json) or a
+ * stage directory (its `latest`). StorageError `fiber.checkpoint.not_found` when it is neither.
+ */
+export async function resolveCheckpoint(store: ObjectStore, uri: string): Promise<{ stepDir: string; manifest: CheckpointManifest }> {
+  const dir = uri.replace(/\/+$/, '');
+  try {
+    return { stepDir: dir, manifest: await readManifest(store, dir) };
+  } catch (err) {
+    if (!(err instanceof StorageError && err.code === 'fiber.storage.not_found')) throw err;
+  }
+  const latest = await readLatest(store, dir);
+  if (!latest) throw new StorageError(`${uri} is neither a checkpoint step directory (manifest.json) nor a stage directory (latest)`, 'fiber.checkpoint.not_found', { uri });
+  return latest;
 }
 
 /**
@@ -140,17 +169,8 @@ export async function loadNamedWeights(store: ObjectStore, uri: string): Promise
     const { tensors } = readSafetensors(await store.read(uri));
     return new Map([...tensors].map(([k, t]) => [k, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Int32Array)]));
   }
-  let stepDir = uri.replace(/\/+$/, '');
-  let manifest: CheckpointManifest;
-  try {
-    manifest = await readManifest(store, stepDir);
-  } catch (err) {
-    if (!(err instanceof StorageError && err.code === 'fiber.storage.not_found')) throw err;
-    const latest = await readLatest(store, stepDir);
-    if (!latest) throw new StorageError(`${uri} is neither a .safetensors file, a checkpoint step directory (manifest.json) nor a stage directory (latest)`, 'fiber.checkpoint.not_found');
-    ({ stepDir, manifest } = latest);
-  }
-  const flat = (await loadFlatRange(store, stepDir, manifest, 0, manifest.totalElements)).params;
+  const { stepDir, manifest } = await resolveCheckpoint(store, uri);
+  const flat = await loadFlatParams(store, stepDir, manifest);
   const out = new Map<string, Float32Array>();
   let at = 0;
   for (const p of manifest.params) {

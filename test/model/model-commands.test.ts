@@ -70,7 +70,7 @@ test('fiber model init --timm-swin --hf-roberta starts the backbones from pretra
     const out = join(dir, 'w.safetensors');
     const tok = await robertaLikeTokenizer(join(dir, 'tok'));
     const { stdout } = await run('node', [BIN, 'model', 'init', '--preset', 'fiber-tiny', '--seed', '1', '--out', out, '--timm-swin', join(dir, 'swin.safetensors'), '--hf-roberta', join(dir, 'roberta.safetensors'), '--tokenizer', tok]);
-    assert.match(stdout, /hf-roberta: loaded \d+ tensors .* ignored 1 \(roberta\.pooler\.dense\.bias\)/);
+    assert.match(stdout, /hf-roberta: loaded \d+ tensors from .* \(masked-lm layout\), ignored 1:\n {2}1 x RoBERTa pooler: FIBER never reads it .*: roberta\.pooler\.dense\.bias\n/);
     const { tensors, metadata } = readSafetensors(await readFile(out));
     assert.equal(tokenizerFromMetadata(metadata)?.location, tok, 'the tokenizer is recorded with the weights');
     const fresh = initParams(cfg, 'coarse', 1);

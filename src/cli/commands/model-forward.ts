@@ -32,7 +32,7 @@ export async function modelForward(opts: { preset: string; weights: string; inpu
   const specs = paramSpecs(config, 'coarse');
   const weights = new Map<string, Float32Array>();
   const weightsFile = readSafetensors(await readFileOrThrow(opts.weights, '--weights'));
-  importWeights(specs, weights, 'fiber', weightsFile.tensors);
+  importWeights(specs, weights, weightsFile.tensors);
   const inputs = opts.inputs !== undefined ? readSafetensors(await readFileOrThrow(opts.inputs, '--inputs')).tensors : new Map<string, SafeTensor>();
   if (opts.text) {
     for (const [name, t] of await textInputs(opts.text, opts.tokenizer, weightsFile.metadata, config)) inputs.set(name, t);

@@ -4,7 +4,8 @@ import { initParams } from '../../model/init-params.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../../model/model-config.js';
 import { paramSpecs, type Stage } from '../../model/param-spec.js';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.js';
-import { exportWeights, importWeights, type WeightSource } from '../../model/weight-io.js';
+import { importPretrained, type PretrainedSource } from '../../model/import-pretrained.js';
+import { exportWeights } from '../../model/weight-io.js';
 import { DEFAULT_TOKENIZER } from '../../config/tokenizer-location.js';
 import { tokenizerMetadata } from '../../data/tokenizer-identity.js';
 import { checkRobertaTokenizer, loadFlagTokenizer, missingRobertaTokenizer } from './model-tokenizer.js';
@@ -24,7 +25,7 @@ export async function modelInit(opts: { preset: string; stage: string; seed: str
   const stage = opts.stage as Stage;
   const specs = paramSpecs(config, stage);
   const values = initParams(config, stage, seed);
-  const sources: Array<[WeightSource, string | undefined]> = [['timm-swin', opts.timmSwin], ['hf-roberta', opts.hfRoberta]];
+  const sources: Array<[PretrainedSource, string | undefined]> = [['timm-swin', opts.timmSwin], ['hf-roberta', opts.hfRoberta]];
   for (const [source, path] of sources) {
     if (!path) continue;
     let buf: Buffer;
@@ -35,8 +36,12 @@ export async function modelInit(opts: { preset: string; stage: string; seed: str
     }
     const { tensors } = readSafetensors(buf);
     if (source === 'hf-roberta') checkRobertaTokenizer(tokenizer, tensors, path);
-    const report = importWeights(specs, values, source, tensors);
-    process.stdout.write(`${source}: loaded ${report.loaded.length} tensors from ${path}${report.ignored.length ? `, ignored ${report.ignored.length} (${report.ignored.slice(0, 3).join(', ')}${report.ignored.length > 3 ? ', ...' : ''})` : ''}\n`);
+    const report = importPretrained(config, stage, values, source, tensors);
+    process.stdout.write(`${source}: loaded ${report.loaded.length} tensors from ${path} (${report.layout} layout)${report.ignored.length ? `, ignored ${report.ignored.length}:` : ''}\n`);
+    // One line per reason, not per tensor: Swin-B has 24 index buffers for the same reason.
+    const byReason = new Map<string, string[]>();
+    for (const { name, reason } of report.ignored) byReason.set(reason, [...(byReason.get(reason) ?? []), name]);
+    for (const [reason, names] of byReason) process.stdout.write(`  ${names.length} x ${reason}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}\n`);
   }
   const weights = exportWeights(specs, values);
   // The tokenizer goes with the weights, so `fiber pretrain --init` and `fiber eval` can check it.
