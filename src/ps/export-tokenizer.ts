@@ -17,11 +17,12 @@ export interface ExportTokenizer {
   readonly files: string[];
 }
 
+/** The manifest's recorded tokenizer; manifests written before tokenizers were recorded fall back to the config's location. */
 export function tokenizerOf(manifest: CheckpointManifest): { location: string; hash: string | null } {
+  if (manifest.tokenizer) return { location: manifest.tokenizer.location, hash: manifest.tokenizer.sha256 };
   const config = manifest.config as { data?: { tokenizer?: unknown } } | null;
   const location = typeof config?.data?.tokenizer === 'string' && config.data.tokenizer ? config.data.tokenizer : 'default';
-  const hash = (manifest as unknown as { tokenizerHash?: unknown }).tokenizerHash;
-  return { location, hash: typeof hash === 'string' ? hash : null };
+  return { location, hash: null };
 }
 
 /**

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createObjectStore } from '../../src/data/object-store.js';
+import { loadTokenizerWithIdentity } from '../../src/data/tokenizer-identity.js';
 import { hfRobertaStateDictKeys, hfToReferenceName } from '../../src/model/hf-roberta-keys.js';
 import { MODEL_PRESETS } from '../../src/model/model-config.js';
 import { IMAGE_PREFIX, paramSpecs, TEXT_PREFIX } from '../../src/model/param-spec.js';
@@ -15,6 +16,7 @@ import { runFiber } from '../helpers/cli.js';
 import { startCluster, waitForStage } from '../helpers/cluster.js';
 import { fiberCoarseReferenceKeys } from '../helpers/fiber-reference-keys.js';
 import { stateDictFile } from '../helpers/pretrained-files.js';
+import { robertaBaseDir } from '../helpers/roberta-base.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
 /**
@@ -40,25 +42,25 @@ const REFERENCE_ONLY = [
 
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-describe('pretrained start -> coarse stage -> fiber model export (real processes)', { timeout: 600_000 }, () => {
+const roberta = robertaBaseDir();
+
+describe('pretrained start -> coarse stage -> fiber model export (real processes)', { timeout: 600_000, skip: roberta.skip }, () => {
   const root = mkdtempSync(join(tmpdir(), 'fiber-export-'));
   const stageDir = join(root, 'ckpt', 'rt', 'coarse');
   let redis: TestRedis;
   let timm: Map<string, SafeTensor>;
   let hf: Map<string, SafeTensor>;
   let maxTextLen = 0;
+  let tokenizerHash = '';
 
   before(async () => {
     timm = stateDictFile(timmSwinStateDictKeys(cfg, { layout: 'timm-0.4', numClasses: 21841 }), 101);
     hf = stateDictFile(hfRobertaStateDictKeys(cfg, { model: 'masked-lm' }), 102);
     writeFileSync(join(root, 'swin.safetensors'), writeSafetensors(timm));
     writeFileSync(join(root, 'roberta.safetensors'), writeSafetensors(hf));
-    // TODO(lead, after the tokenizer change merges): `--hf-roberta` will require a RoBERTa
-    // tokenizer; pass `--tokenizer ../shared/data/roberta-base` here and to pretrain
-    // (`--set data.tokenizer=...`), then assert below that config.json names it, carries the
-    // manifest's tokenizerHash and that vocab.json + merges.txt were copied into the export.
+    // roberta-base's own tokenizer: --hf-roberta requires one, and it must reach the export.
     const init = await runFiber(['model', 'init', '--preset', 'fiber-tiny', '--seed', '1', '--out', join(root, 'init.safetensors'),
-      '--timm-swin', join(root, 'swin.safetensors'), '--hf-roberta', join(root, 'roberta.safetensors')]);
+      '--timm-swin', join(root, 'swin.safetensors'), '--hf-roberta', join(root, 'roberta.safetensors'), '--tokenizer', roberta.dir!]);
     assert.equal(init.code, 0, init.stderr);
     assert.match(init.stdout, /timm-swin: loaded \d+ tensors .*\(timm-0\.4 layout\), ignored 12:/);
     const synth = await runFiber(['data', 'synth', '--out', `file://${root}/shapes`, '--count', '8', '--size', '64', '--json']);
@@ -70,7 +72,7 @@ describe('pretrained start -> coarse stage -> fiber model export (real processes
       const sets = [
         `data.coarse.shards=${pattern}`, `optimizer.coarse.totalSteps=${STEPS}`, 'optimizer.coarse.warmupSteps=1',
         'batch.coarse.globalBatch=2', 'batch.coarse.microBatch=2', 'batch.coarse.tasksPerStep=1',
-        `checkpoint.uri=${join(root, 'ckpt')}`, 'checkpoint.everySteps=1', 'checkpoint.keepLast=10',
+        `checkpoint.uri=${join(root, 'ckpt')}`, 'checkpoint.everySteps=1', 'checkpoint.keepLast=10', `data.tokenizer=${roberta.dir!}`,
       ].flatMap((s) => ['--set', s]);
       const sub = await runFiber(['pretrain', '--stage', 'coarse', '--preset', 'fiber-tiny', '--run', 'rt', '--init', join(root, 'init.safetensors'), ...sets], { FIBER_REDIS_URL: redis.url });
       assert.equal(sub.code, 0, sub.stderr);
@@ -79,7 +81,12 @@ describe('pretrained start -> coarse stage -> fiber model export (real processes
     } finally {
       await cluster.stop();
     }
-    maxTextLen = (JSON.parse(readFileSync(join(stageDir, 'step-00000001', 'manifest.json'), 'utf8')) as { config: { data: { coarse: { maxTextLen: number } } } }).config.data.coarse.maxTextLen;
+    const manifest = JSON.parse(readFileSync(join(stageDir, 'step-00000001', 'manifest.json'), 'utf8')) as { config: { data: { coarse: { maxTextLen: number } } }; tokenizer: { sha256: string } };
+    maxTextLen = manifest.config.data.coarse.maxTextLen;
+    tokenizerHash = manifest.tokenizer.sha256;
+    const tokStore = createObjectStore();
+    const robertaHash = await loadTokenizerWithIdentity(roberta.dir!, tokStore).then((t) => t.identity.sha256).finally(() => tokStore.close());
+    assert.equal(tokenizerHash, robertaHash, 'the stage recorded roberta-base\'s tokenizer');
     for (const [uri, out] of [[join(stageDir, 'step-00000001'), join(root, 'exp-1')], [`file://${stageDir}`, join(root, 'exp-latest')]] as const) {
       const r = await runFiber(['model', 'export', uri, '--out', out, '--json']);
       assert.equal(r.code, 0, r.stderr);
@@ -142,8 +149,11 @@ describe('pretrained start -> coarse stage -> fiber model export (real processes
       assert.equal(c.model.vocabSize, cfg.vocabSize);
       assert.deepEqual(c.model.imageDepths, cfg.imageDepths);
       assert.equal(c.init, join(root, 'init.safetensors'));
-      // TODO(lead, after the tokenizer change merges): location ../shared/data/roberta-base, a hash, files [vocab.json, merges.txt].
-      assert.deepEqual(c.tokenizer, { location: 'default', hash: null, files: [] });
+      const tok = c.tokenizer as { location: string; hash: string; files: string[] };
+      assert.equal(tok.location, roberta.dir);
+      assert.equal(tok.hash, tokenizerHash, 'the hash the run recorded');
+      assert.deepEqual([...tok.files].sort(), ['merges.txt', 'vocab.json']);
+      for (const f of tok.files) assert.ok(readFileSync(join(root, dir, f)).equals(readFileSync(join(roberta.dir!, f))), `${f} copied byte for byte`);
       assert.equal(c.weights.sha256, spawnSync('sha256sum', [join(root, dir, 'model.safetensors')], { encoding: 'utf8' }).stdout.split(' ')[0]);
     }
   });
