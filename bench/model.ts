@@ -1,11 +1,16 @@
 /**
  * Training-step benchmark of the FIBER model on each TensorFlow.js backend present.
- *   node dist/bench/model.js [--presets fiber-tiny,fiber-small] [--backends wasm,cpu] [--steps 3] [--json-only]
- * For each (backend, preset): samples/s of a coarse and a fine training step (lossAndGrads: forward
- * and backward, no optimizer), peak tensor memory of one step (tf.profile) and the process's
- * max RSS, achieved GFLOP/s (3 x forward matmul FLOPs, counted by the model's matmul helpers)
- * and MFU against the same backend's 2-D matmul rate measured in this run.
+ *   node dist/bench/model.js [--presets fiber-tiny,fiber-small,fiber-base] [--backends wasm,cpu]
+ *     [--recompute none,blocks] [--steps 3] [--json-only]
+ * For each (backend, preset, stage, recompute): s/step and samples/s of a training step
+ * (lossAndGrads: forward and backward, no optimizer), memory (the wasm heap's high-water mark and
+ * the process's max RSS), achieved GFLOP/s (3 x forward matmul FLOPs, counted by the model's
+ * matmul helpers) and MFU against the same backend's 2-D matmul rate measured in this run.
+ * Each row runs in a process of its own, so its memory is its own and a row that runs out of
+ * memory (wasm aborts) is reported as such instead of ending the run.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, chooseBackend, type BackendName } from '../src/model/backend.js';
 import { applyMlmMasking } from '../src/model/mlm-masking.js';
@@ -14,20 +19,32 @@ import { FiberModel } from '../src/model/fiber-model.js';
 import { lossAndGrads } from '../src/model/loss-and-grads.js';
 import { MODEL_PRESETS, type FiberModelConfig, type ModelPresetName } from '../src/model/model-config.js';
 import { flopCounter } from '../src/model/ops/flop-counter.js';
+import type { RecomputeMode } from '../src/model/ops/block-call.js';
 import type { Stage } from '../src/model/param-spec.js';
 import { SeededRng } from '../src/model/seeded-rng.js';
 
 interface Row {
-  backend: string; preset: string; stage: Stage; batch: number; textLength: number;
+  backend: string; preset: string; stage: Stage; recompute: RecomputeMode; batch: number; textLength: number;
   stepSeconds: number; samplesPerSecond: number; gflopPerStep: number; achievedGflops: number;
-  matmulGflops: number; mfu: number; peakTensorMB: number; maxRssMB: number;
+  matmulGflops: number; mfu: number;
+  /** wasm: the heap's size after the step (it only grows: the high-water mark); else null. */
+  heapMB: number | null;
+  maxRssMB: number;
 }
+
+interface Failed { backend: string; preset: string; stage: Stage; recompute: RecomputeMode; error: string }
 
 /**
  * Micro-batch per preset: fiber-tiny at the brief's batch 8; fiber-small at 2 (its coarse step
  * peaks at ~2.4 GB of tensors at B = 2, ~4.0 GB at B = 4: the edge of the 4 GiB wasm heap).
  */
-const SHAPES: Record<string, { b: number; l: number }> = { 'fiber-tiny': { b: 8, l: 16 }, 'fiber-small': { b: 2, l: 40 }, 'fiber-base': { b: 1, l: 40 } };
+const SHAPES: Record<string, { b: number; l: number; fineL?: number }> = {
+  'fiber-tiny': { b: 8, l: 16 }, 'fiber-small': { b: 2, l: 40 },
+  // The reference pads every fine-stage query to 256 tokens (MAX_QUERY_LEN, PAD_MAX).
+  'fiber-base': { b: 1, l: 40, fineL: 256 },
+};
+/** fiber-base steps take a minute on wasm: no warm-up step there, one timed step by default. */
+const SLOW = new Set<string>(['fiber-base']);
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,39 +90,56 @@ async function matmulRate(n: number): Promise<number> {
   return (2 * n ** 3) / best / 1e9;
 }
 
-async function benchOne(backend: string, preset: ModelPresetName, stage: Stage, steps: number, matmulGflops: number): Promise<Row> {
-  const cfg = MODEL_PRESETS[preset];
-  const { b, l } = SHAPES[preset]!;
+function wasmHeapMB(): number | null {
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm;
+  return wasm ? wasm.HEAPU8.byteLength / 2 ** 20 : null;
+}
+
+async function benchOne(backend: string, preset: ModelPresetName, stage: Stage, recompute: RecomputeMode, steps: number, matmulGflops: number): Promise<Row> {
+  const cfg = { ...MODEL_PRESETS[preset], recompute };
+  const shape = SHAPES[preset]!;
+  const b = shape.b, l = stage === 'fine' ? shape.fineL ?? shape.l : shape.l;
   const model = FiberModel.init(cfg, stage, 0);
   const batch = stage === 'coarse' ? coarseBatch(cfg, b, l) : fineBatch(cfg, b, l);
-  await lossAndGrads(model, batch, 0); // warm-up (kernel compilation, caches)
-  flopCounter.forward = 0;
-  const prof = await tf.profile(async () => {
-    await lossAndGrads(model, batch, 1);
-  });
-  const flops = 3 * flopCounter.forward;
+  if (!SLOW.has(preset)) await lossAndGrads(model, batch, 0); // warm-up (kernel caches)
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
+    flopCounter.forward = 0;
     const t = performance.now();
     await lossAndGrads(model, batch, 2 + i);
     times.push((performance.now() - t) / 1000);
   }
+  const flops = 3 * flopCounter.forward; // replays inside the backward pass are not counted (ops/block-call.ts)
   model.dispose();
   times.sort((x, y) => x - y);
   const step = times[Math.floor(times.length / 2)]!;
   const achieved = flops / step / 1e9;
   return {
-    backend, preset, stage, batch: b, textLength: l, stepSeconds: step, samplesPerSecond: b / step,
+    backend, preset, stage, recompute, batch: b, textLength: l, stepSeconds: step, samplesPerSecond: b / step,
     gflopPerStep: flops / 1e9, achievedGflops: achieved, matmulGflops, mfu: achieved / matmulGflops,
-    peakTensorMB: prof.peakBytes / 2 ** 20, maxRssMB: process.resourceUsage().maxRSS / 1024,
+    heapMB: wasmHeapMB(), maxRssMB: process.resourceUsage().maxRSS / 1024,
   };
 }
 
+/** One row, in this process: what a child started by main() runs. */
+async function runRow(spec: string, steps: number): Promise<void> {
+  const [backend, preset, stage, recompute] = spec.split(':') as [BackendName, ModelPresetName, Stage, RecomputeMode];
+  await chooseBackend(backend);
+  const rate = await matmulRate(1024);
+  const row = await benchOne(backend, preset, stage, recompute, steps, rate);
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+}
+
 async function main(): Promise<void> {
+  const row = arg('row', '');
+  if (row) return runRow(row, Number(arg('steps', '1')));
   const presets = arg('presets', 'fiber-tiny,fiber-small').split(',') as ModelPresetName[];
   const backends = arg('backends', BACKEND_NAMES.join(',')).split(',') as BackendName[];
-  const steps = Number(arg('steps', '3'));
+  const recomputes = arg('recompute', 'none,blocks').split(',') as RecomputeMode[];
+  const stepsArg = process.argv.includes('--steps') ? Number(arg('steps', '3')) : undefined;
+  const quiet = process.argv.includes('--json-only');
   const rows: Row[] = [];
+  const failed: Failed[] = [];
   const skipped: string[] = [];
   for (const backend of backends) {
     try {
@@ -114,25 +148,38 @@ async function main(): Promise<void> {
       skipped.push(`${backend}: ${(err as Error).message.split(';')[0]}`);
       continue;
     }
-    const rate = await matmulRate(1024);
     for (const preset of presets) {
       if (backend === 'cpu' && preset !== 'fiber-tiny' && !process.argv.includes('--all')) {
         skipped.push(`cpu/${preset}: skipped (pure-JS backend, minutes per step; pass --all)`);
         continue;
       }
       for (const stage of ['coarse', 'fine'] as const) {
-        rows.push(await benchOne(backend, preset, stage, steps, rate));
-        if (!process.argv.includes('--json-only')) process.stderr.write(`done ${backend} ${preset} ${stage}\n`);
+        for (const recompute of recomputes) {
+          const steps = stepsArg ?? (SLOW.has(preset) ? 1 : 3);
+          const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--row', `${backend}:${preset}:${stage}:${recompute}`, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+          const line = child.stdout.trim().split('\n').pop() ?? '';
+          if (child.status === 0 && line.startsWith('{')) rows.push(JSON.parse(line) as Row);
+          else failed.push({ backend, preset, stage, recompute, error: firstError(child.stderr, child.status, child.signal) });
+          if (!quiet) process.stderr.write(`done ${backend} ${preset} ${stage} recompute=${recompute}${child.status === 0 ? '' : ' (failed)'}\n`);
+        }
       }
     }
   }
-  process.stdout.write(`${JSON.stringify({ rows, skipped }, null, 2)}\n`);
-  if (process.argv.includes('--json-only')) return;
-  const head = ['backend', 'preset', 'stage', 'B', 'L', 's/step', 'samples/s', 'GFLOP/step', 'GFLOP/s', 'matmul GFLOP/s', 'MFU', 'peak tensors MB', 'max RSS MB'];
-  const lines = [head, ...rows.map((r) => [r.backend, r.preset, r.stage, r.batch, r.textLength, r.stepSeconds.toFixed(2), r.samplesPerSecond.toFixed(2), r.gflopPerStep.toFixed(2), r.achievedGflops.toFixed(2), r.matmulGflops.toFixed(1), `${(100 * r.mfu).toFixed(1)}%`, r.peakTensorMB.toFixed(0), r.maxRssMB.toFixed(0)].map(String))];
+  process.stdout.write(`${JSON.stringify({ rows, failed, skipped }, null, 2)}\n`);
+  if (quiet) return;
+  const head = ['backend', 'preset', 'stage', 'recompute', 'B', 'L', 's/step', 'samples/s', 'GFLOP/step', 'GFLOP/s', 'matmul GFLOP/s', 'MFU', 'wasm heap MB', 'max RSS MB'];
+  const lines = [head, ...rows.map((r) => [r.backend, r.preset, r.stage, r.recompute, r.batch, r.textLength, r.stepSeconds.toFixed(2), r.samplesPerSecond.toFixed(2), r.gflopPerStep.toFixed(2), r.achievedGflops.toFixed(2), r.matmulGflops.toFixed(1), `${(100 * r.mfu).toFixed(1)}%`, r.heapMB === null ? '-' : r.heapMB.toFixed(0), r.maxRssMB.toFixed(0)].map(String))];
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   process.stdout.write(`\n${lines.map((l) => l.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n')}\n`);
+  for (const f of failed) process.stdout.write(`failed ${f.backend} ${f.preset} ${f.stage} recompute=${f.recompute}: ${f.error}\n`);
   for (const s of skipped) process.stdout.write(`skipped ${s}\n`);
+}
+
+/** What a failed row says: wasm's abort when the 4 GiB heap is exhausted, else the error's first line. */
+function firstError(stderr: string, status: number | null, signal: string | null): string {
+  if (/Aborted\(\)/.test(stderr)) return 'out of memory (the wasm heap is capped at 4 GiB: Aborted())';
+  const line = stderr.split('\n').find((l) => /Error|error/.test(l));
+  return line?.trim() ?? `exit ${status ?? signal}`;
 }
 
 await main();

@@ -3,8 +3,9 @@ import type { FiberModelConfig } from './model-config.js';
 import { conv2d, groupNorm } from './ops/conv2d.js';
 import { countMatmulFlops } from './ops/flop-counter.js';
 import { linear } from './ops/matmul.js';
-import { l2Normalize } from './ops/nn.js';
-import { fineTowerDepth, FPN_LEVELS } from './param-spec.js';
+import { blockCall } from './ops/block-call.js';
+import { l2Normalize, type DropoutContext } from './ops/nn.js';
+import { fineTowerDepth, FPN_LEVELS, paramSpecs } from './param-spec.js';
 import { param, type ParamTensors } from './params.js';
 import type { LevelGeometry } from './fine-targets.js';
 
@@ -53,6 +54,39 @@ export function fpn(params: ParamTensors, stageMaps: readonly tf.Tensor[]): tf.T
  *   S  = O P_t^T / exp(log_scale) + (t^ . bias_lang + bias0), clamped to +-50000
  * where O are the tower features. textTokens [B, L, T], attentionMask [B, L].
  */
+/**
+ * The fine head as one unit of activation recomputation (`model.recompute`, ops/block-call.ts):
+ * at fiber-base its backward pass (im2col matrices and their gradients on five levels) held
+ * more memory than any backbone block, and tfjs keeps a node's gradient terms until the whole
+ * backward pass ends. Its three outputs travel as one tensor [B, A, L + 5].
+ */
+export function fineHeadBlock(config: FiberModelConfig, params: ParamTensors, stageMaps: readonly tf.Tensor[], textTokens: tf.Tensor, attentionMask: tf.Tensor, drop: DropoutContext): FineHeadOutputs {
+  const names = fineHeadParamNames(config);
+  let levels: readonly LevelGeometry[] = [];
+  const packed = blockCall(config.recompute ?? 'none', drop, {
+    activations: [...stageMaps, textTokens],
+    params: names.map((n) => param(params, n)),
+    constants: [attentionMask],
+  }, (acts, ps, [mask]) => {
+    const out = fineHead(config, new Map(names.map((n, i) => [n, ps[i]!])), acts.slice(0, -1), acts.at(-1)!, mask!);
+    levels = out.levels;
+    return tf.concat([out.tokenLogits, out.ltrb, out.centerness.expandDims(2)], 2);
+  });
+  const [b, a, w] = packed.shape as [number, number, number];
+  const l = w - 5;
+  return {
+    tokenLogits: tf.slice(packed, [0, 0, 0], [b, a, l]),
+    ltrb: tf.slice(packed, [0, 0, l], [b, a, 4]),
+    centerness: tf.slice(packed, [0, 0, l + 4], [b, a, 1]).reshape([b, a]),
+    levels,
+  };
+}
+
+/** Every parameter of the fine head (FPN included), in spec order. */
+function fineHeadParamNames(config: FiberModelConfig): string[] {
+  return paramSpecs(config, 'fine').filter((s) => s.component === 'fine_head').map((s) => s.name);
+}
+
 export function fineHead(config: FiberModelConfig, params: ParamTensors, stageMaps: readonly tf.Tensor[], textTokens: tf.Tensor, attentionMask: tf.Tensor): FineHeadOutputs {
   const p = (n: string) => param(params, n);
   const pyramid = fpn(params, stageMaps);

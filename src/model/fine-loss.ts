@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FineBatch } from './batch.js';
 import { encode } from './fiber-encoder.js';
-import { fineHead } from './fine-head.js';
+import { fineHeadBlock } from './fine-head.js';
 import { assignFcosTargets } from './fine-targets.js';
 import type { FiberModelConfig } from './model-config.js';
 import type { GradSink } from './ops/grad-sink.js';
@@ -61,7 +61,7 @@ export function fineLosses(config: FiberModelConfig, params: ParamTensors, batch
   const ids = tf.tensor2d(batch.inputIds, [b, l], 'int32');
   const mask = tf.tensor2d(batch.attentionMask, [b, l], 'int32');
   const enc = encode(config, params, { pixelValues: pixels, inputIds: ids, attentionMask: mask }, 'fusion', drop);
-  const out = fineHead(config, params, enc.stageMaps!, enc.textTokens!, mask);
+  const out = fineHeadBlock(config, params, enc.stageMaps!, enc.textTokens!, mask, drop);
   const a = out.centerness.shape[1]!;
 
   // Targets per image, in JS: assignment, ltrb, centerness, token map rows of the assigned box.

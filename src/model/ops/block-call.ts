@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { flopCounter } from './flop-counter.js';
 import type { DropoutContext } from './nn.js';
 
 /**
@@ -62,10 +63,13 @@ export function blockCall(mode: RecomputeMode, drop: DropoutContext, inputs: Blo
         tf.tidy(() => {
           const xs = [...saved.slice(0, nAct), ...(sink ? params : saved.slice(nAct, nDiff))];
           const kept = saved.slice(nDiff);
+          // The counter measures the model's forward FLOPs (bench/model's MFU); a replay is extra work, not the model's.
+          const counted = flopCounter.forward;
           const grads = recomputedGrads(
             (...v: tf.Tensor[]) => body(v.slice(0, nAct), v.slice(nAct), kept, replay.fork()),
             xs, dy as tf.Tensor,
           );
+          flopCounter.forward = counted;
           // Backward order of the terms is the tape's: the params' are handed over in the
           // order tfjs would add a node's input gradients (input order).
           if (sink) grads.slice(nAct).forEach((g, i) => sink.add(params[i]!, g));
