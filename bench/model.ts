@@ -178,6 +178,9 @@ async function main(): Promise<void> {
 /** What a failed row says: wasm's abort when the 4 GiB heap is exhausted, else the error's first line. */
 function firstError(stderr: string, status: number | null, signal: string | null): string {
   if (/Aborted\(\)/.test(stderr)) return 'out of memory (the wasm heap is capped at 4 GiB: Aborted())';
+  // When the heap cannot grow, the wasm backend can also die on the null pointer it got back.
+  const crash = /RuntimeError: (memory access out of bounds|null function[^\n]*)/.exec(stderr);
+  if (crash) return `crashed inside the wasm backend (${crash[1]}), as when its 4 GiB heap is exhausted`;
   const line = stderr.split('\n').find((l) => /Error|error/.test(l));
   return line?.trim() ?? `exit ${status ?? signal}`;
 }
