@@ -11,10 +11,12 @@ import { repoRoot } from '../helpers/coco-dev.js';
 const roberta = resolve(repoRoot(), '..', 'shared', 'data', 'roberta-base');
 const manifest = (extra: object) => ({ config: {}, ...extra }) as unknown as CheckpointManifest;
 
-test('tokenizerOf reads data.tokenizer and tokenizerHash where present, "default" and null where not', () => {
+test('tokenizerOf reads the manifest\'s recorded tokenizer; older manifests give data.tokenizer (or "default") and no hash', () => {
   assert.deepEqual(tokenizerOf(manifest({})), { location: 'default', hash: null });
   assert.deepEqual(tokenizerOf(manifest({ config: null })), { location: 'default', hash: null });
-  assert.deepEqual(tokenizerOf(manifest({ config: { data: { tokenizer: '/t/rb' } }, tokenizerHash: 'ab12' })), { location: '/t/rb', hash: 'ab12' });
+  assert.deepEqual(tokenizerOf(manifest({ config: { data: { tokenizer: '/t/rb' } } })), { location: '/t/rb', hash: null });
+  const recorded = { location: '/t/rb', sha256: 'ab12', vocabSize: 50265, specialIds: { bos: 0, pad: 1, eos: 2, unk: 3, mask: 50264 } };
+  assert.deepEqual(tokenizerOf(manifest({ config: { data: { tokenizer: 'default' } }, tokenizer: recorded })), { location: '/t/rb', hash: 'ab12' });
 });
 
 test('copyTokenizerFiles copies vocab.json + merges.txt from a folder, tokenizer.json first, nothing for default or an unreadable place', { skip: existsSync(join(roberta, 'vocab.json')) ? false : `no roberta-base tokenizer at ${roberta}` }, async () => {
