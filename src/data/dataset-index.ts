@@ -1,7 +1,7 @@
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { loadShardIndex, type ShardIndex } from './shard-index.js';
 import { expandShardUrls } from './shard-urls.js';
-import { mapLimit } from './map-limit.js';
+import { mapLimit } from '../storage/map-limit.js';
 
 /** All shards of one dataset, with the sample count before each shard for O(log S) lookup. */
 export interface DatasetIndex {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { PackInput, PackedSample } from './pack-sources.js';
 import { ShardWriter, type WrittenShards } from './shard-writer.js';
 

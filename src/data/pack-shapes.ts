@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { packDataset, type PackConfig, type PackResult } from './pack-dataset.js';
 import { checkShapesConfig, DEFAULT_SHAPES_CONFIG, generateShapesInput, type ShapesConfig } from './synthetic-shapes.js';
 

@@ -1,4 +1,4 @@
-import type { ByteRange } from './object-store.js';
+import type { ByteRange } from '../storage/object-store.js';
 
 /** A sample to fetch: where it is in which shard. */
 export interface SampleRead {

@@ -1,6 +1,6 @@
 import { StorageError } from '../errors/index.js';
 import { BadSampleCounter } from './bad-sample.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { readSamples, sampleCrc32 } from './raw-sample.js';
 
 /**

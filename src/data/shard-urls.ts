@@ -64,26 +64,3 @@ function expandBody(body: string, pattern: string): string[] {
   if (parts.length === 1) throw new ConfigError('data.shards', `"{${body}}" in ${pattern} is neither a range a..b nor a list a,b`);
   return parts;
 }
-
-/** The scheme a shard URL is read with. Bare paths are local files. */
-export type UrlScheme = 's3' | 'file' | 'http';
-
-export function schemeOf(url: string): UrlScheme {
-  if (url.startsWith('s3://')) return 's3';
-  if (url.startsWith('http://') || url.startsWith('https://')) return 'http';
-  if (url.startsWith('file://') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return 'file';
-  throw new ConfigError('data.shards', `unsupported URL scheme in ${url} (use s3://, file://, http(s):// or a path)`);
-}
-
-/** `s3://bucket/a/b.tar` -> { bucket, key }. */
-export function parseS3Url(url: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
-  if (!m) throw new ConfigError('data.shards', `malformed S3 URL ${url} (expected s3://bucket/key)`);
-  return { bucket: m[1] ?? '', key: m[2] ?? '' };
-}
-
-/** Resolve `name` next to `url` (same folder), for indexes stored beside their shards. */
-export function siblingUrl(url: string, name: string): string {
-  const slash = url.lastIndexOf('/');
-  return slash < 0 ? name : url.slice(0, slash + 1) + name;
-}

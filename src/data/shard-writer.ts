@@ -1,4 +1,4 @@
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { encodeShardIndex, indexUrlFor, type ShardIndex } from './shard-index.js';
 import { sampleCrc32 } from './raw-sample.js';
 import { tarEnd, tarEntry } from './tar-writer.js';

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors/index.js';
-import { mapLimit } from './map-limit.js';
+import { mapLimit } from '../storage/map-limit.js';
 import type { PackInput, PackedSample } from './pack-sources.js';
 import { renderScenePng } from './render-scene.js';
 import { createRng, hashInts } from './rng.js';

@@ -5,7 +5,7 @@ import type { DataBatch } from './batch.js';
 import { collateCoarse, collateFine } from './collate.js';
 import type { DataStageConfig } from './data-stage-config.js';
 import { datasetSize, loadDatasetIndex, locateSample, type DatasetIndex } from './dataset-index.js';
-import { createObjectStore, type ObjectStore } from './object-store.js';
+import { createObjectStore, type ObjectStore } from '../storage/object-store.js';
 import { prepareSample, type PreparedSample } from './prepare-sample.js';
 import { coalesceReads, type CoalescedRead, type SampleRead } from './range-plan.js';
 import { readSamples, sampleCrc32, type RawSample } from './raw-sample.js';
@@ -13,7 +13,7 @@ import { createRng, hashInts } from './rng.js';
 import { parseAnnotations } from './sample-annotations.js';
 import { planTask, type PlannedSample, type SamplePlanConfig } from './sample-plan.js';
 import { loadTokenizer, type TextTokenizer } from './text-tokenizer.js';
-import { mapLimit } from './map-limit.js';
+import { mapLimit } from '../storage/map-limit.js';
 
 /** Fetched bytes of one task, before decoding. */
 interface FetchedTask {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ConfigError, StorageError } from '../errors/index.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 
 /** Token ids of one text, with the character span of each token (for tokens_positive). */
 export interface EncodedText {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors/index.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { loadTokenizer, type TextTokenizer } from './text-tokenizer.js';
 
 /**

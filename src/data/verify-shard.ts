@@ -1,7 +1,7 @@
 import { BadSampleCounter } from './bad-sample.js';
 import { cleanBoxes } from './grounding-targets.js';
 import { coarseImage, IMAGENET_NORMALIZATION, UndecodableImageError } from './image-transform.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { readSamples, sampleCrc32, type RawSample } from './raw-sample.js';
 import type { ShardIndex } from './shard-index.js';
 import { parseAnnotations } from './sample-annotations.js';

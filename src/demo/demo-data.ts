@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { UsageError } from '../errors/index.js';
 import type { DemoOptions } from './demo-options.js';
 

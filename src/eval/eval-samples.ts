@@ -1,7 +1,7 @@
 import type { BadSampleCounter } from '../data/bad-sample.js';
 import type { DataStageConfig } from '../data/data-stage-config.js';
-import { mapLimit } from '../data/map-limit.js';
-import type { ObjectStore } from '../data/object-store.js';
+import { mapLimit } from '../storage/map-limit.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { prepareSample, type PreparedSample } from '../data/prepare-sample.js';
 import { readSamples } from '../data/raw-sample.js';
 import { createRng, hashInts } from '../data/rng.js';

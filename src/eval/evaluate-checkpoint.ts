@@ -1,5 +1,5 @@
 import { BadSampleCounter } from '../data/bad-sample.js';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { expandShardUrls } from '../data/shard-urls.js';
 import { checkSameTokenizer, checkTokenizerFitsModel, loadTokenizerWithIdentity } from '../data/tokenizer-identity.js';
 import { UsageError } from '../errors/index.js';

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { StorageError } from '../errors/index.js';
 import { readSafetensors, writeSafetensors, type SafeData } from '../model/safetensors.js';
 import {
-  CHECKPOINT_FORMAT, joinUrl, LATEST_FILE, MANIFEST_FILE, MODEL_FILE, shardFileName,
+  CHECKPOINT_FORMAT, LATEST_FILE, MANIFEST_FILE, MODEL_FILE, shardFileName,
   type CheckpointFile, type CheckpointManifest,
 } from './checkpoint-layout.js';
+import { joinUrl } from '../storage/url.js';
 import { numel, type ParamSpec } from './param-spec.js';
 import { shardSlices, type ShardLayout } from './shard-layout.js';
 

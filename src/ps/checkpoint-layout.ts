@@ -1,4 +1,5 @@
 import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
+import { joinUrl } from '../storage/url.js';
 
 /**
  * Where a stage's checkpoints live, under `checkpoint.uri` (s3://bucket/prefix, file:///path or
@@ -13,10 +14,6 @@ import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
  * all there: the manifest appears only after them, the pointer only after the manifest.
  */
 export const CHECKPOINT_FORMAT = 'fiber.checkpoint/v1';
-
-export function joinUrl(base: string, ...parts: string[]): string {
-  return [base.replace(/\/+$/, ''), ...parts].join('/');
-}
 
 export function stageDir(uri: string, run: string, stage: string): string {
   return joinUrl(uri, run, stage);

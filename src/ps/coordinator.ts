@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseStoredRunConfig, type RunConfig, type StageName } from '../config/index.js';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { Logger } from '../log/logger.js';
 import { metricsKey, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
 import { recordRunError } from '../queue/run-errors.js';
@@ -9,7 +9,8 @@ import { RunRegistry } from '../queue/run-registry.js';
 import type { StageJobPayload } from '../queue/stage-job.js';
 import { openStageQueue } from '../queue/stage-queue.js';
 import { promoteWaitingStage } from '../queue/submit-stage.js';
-import { CHECKPOINT_FORMAT, stageDir, stepDirName, joinUrl, type CheckpointFile, type CheckpointManifest } from './checkpoint-layout.js';
+import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointFile, type CheckpointManifest } from './checkpoint-layout.js';
+import { joinUrl } from '../storage/url.js';
 import { commitCheckpoint, loadFlatRange, readLatest, writeModelFile, writeShardFile } from './checkpoint-io.js';
 import { lrFactor } from './lr-schedule.js';
 import { planLayout, type ShardLayout } from './shard-layout.js';

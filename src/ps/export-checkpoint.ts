@@ -1,10 +1,11 @@
 import { parseRunConfig } from '../config/index.js';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { StorageError, UsageError } from '../errors/index.js';
 import { paramSpecs, type Stage } from '../model/param-spec.js';
 import { writeSafetensors, type SafeData } from '../model/safetensors.js';
 import { loadFlatParams, resolveCheckpoint, sha256 } from './checkpoint-io.js';
-import { joinUrl, MODEL_FILE } from './checkpoint-layout.js';
+import { MODEL_FILE } from './checkpoint-layout.js';
+import { joinUrl } from '../storage/url.js';
 import { copyTokenizerFiles, tokenizerOf, type ExportTokenizer } from './export-tokenizer.js';
 import { numel } from './param-spec.js';
 

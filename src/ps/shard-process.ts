@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { Logger } from '../log/logger.js';
 import { paramSpecs } from '../model/param-spec.js';
 import { loadFlatRange, readManifest, writeShardFile } from './checkpoint-io.js';

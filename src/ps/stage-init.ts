@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { RunConfig, StageName } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { initParams } from '../model/init-params.js';

@@ -1,8 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import type { RunConfig, StageName } from '../config/index.js';
-import { createObjectStore } from '../data/object-store.js';
-import { s3ConfigFromEnv } from '../data/s3-config.js';
-import { DEFAULT_RETRY } from '../data/retry.js';
+import { createObjectStore } from '../storage/object-store.js';
+import { s3ConfigFromEnv } from '../storage/s3-config.js';
+import { DEFAULT_RETRY } from '../storage/retry.js';
 import { TaskDataLoader } from '../data/task-data-loader.js';
 import { checkTokenizerFitsModel, tokenizerIdentity } from '../data/tokenizer-identity.js';
 import { hashInts } from '../data/rng.js';

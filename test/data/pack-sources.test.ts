@@ -8,7 +8,7 @@ import type { FineBatch } from '../../src/data/batch.js';
 import { BadSampleCounter } from '../../src/data/bad-sample.js';
 import { verifyShard } from '../../src/data/verify-shard.js';
 import { dataStageConfig } from '../../src/data/data-stage-config.js';
-import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
 import { packDataset } from '../../src/data/pack-dataset.js';
 import { readCocoInput, readFolderInput } from '../../src/data/pack-sources.js';
 import { TaskDataLoader } from '../../src/data/task-data-loader.js';

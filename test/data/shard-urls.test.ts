@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandBraces, expandShardUrls, parseS3Url, schemeOf } from '../../src/data/shard-urls.js';
+import { expandBraces, expandShardUrls } from '../../src/data/shard-urls.js';
+import { parseS3Url, schemeOf } from '../../src/storage/url.js';
 
 test('expandBraces keeps zero padding of numeric ranges', () => {
   const urls = expandBraces('s3://bucket/cc3m/{000000..000331}.tar');

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { resolveRunConfig } from '../../src/config/index.js';
 import type { CoarseBatch, FineBatch } from '../../src/data/batch.js';
 import { toDataConfig } from '../../src/worker/to-data-config.js';
-import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
 import type { PackResult } from '../../src/data/pack-dataset.js';
 import type { PackInput } from '../../src/data/pack-sources.js';
 import { packShapesDataset } from '../../src/data/pack-shapes.js';

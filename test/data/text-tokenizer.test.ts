@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import { defaultTokenizer, loadTokenizer, robertaTokenizerJson } from '../../src/data/text-tokenizer.js';
 import { DEFAULT_MLM, maskTokens } from '../../src/data/mlm-mask.js';
 import { createRng } from '../../src/data/rng.js';

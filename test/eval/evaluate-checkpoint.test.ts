@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import { ConfigError, FiberError } from '../../src/errors/index.js';
 import { defaultTokenizer } from '../../src/data/text-tokenizer.js';
 import { tokenizerIdentity, tokenizerMetadata } from '../../src/data/tokenizer-identity.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveRunConfig } from '../../src/config/index.js';
-import type { ObjectStore } from '../../src/data/object-store.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
 import { packDataset } from '../../src/data/pack-dataset.js';
 import { readCocoDevInput } from '../../src/data/pack-sources.js';
 import { initParams } from '../../src/model/init-params.js';

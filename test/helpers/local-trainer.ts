@@ -1,5 +1,5 @@
 import type { RunConfig, StageName } from '../../src/config/index.js';
-import type { ObjectStore } from '../../src/data/object-store.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
 import { hashInts } from '../../src/data/rng.js';
 import { TaskDataLoader } from '../../src/data/task-data-loader.js';
 import { FiberModel } from '../../src/model/fiber-model.js';

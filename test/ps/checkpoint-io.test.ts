@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import { readSafetensors } from '../../src/model/safetensors.js';
 import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointManifest } from '../../src/ps/checkpoint-layout.js';
 import { commitCheckpoint, loadFlatRange, loadNamedWeights, readLatest, writeModelFile, writeShardFile } from '../../src/ps/checkpoint-io.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import { packDataset } from '../../src/data/pack-dataset.js';
 import { readCocoDevInput } from '../../src/data/pack-sources.js';
 import { runFiber } from '../helpers/cli.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import { loadTokenizerWithIdentity } from '../../src/data/tokenizer-identity.js';
 import { hfRobertaStateDictKeys, hfToReferenceName } from '../../src/model/hf-roberta-keys.js';
 import { MODEL_PRESETS } from '../../src/model/model-config.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveRunConfig } from '../../src/config/index.js';
-import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
 import { defaultTokenizer, loadTokenizer } from '../../src/data/text-tokenizer.js';
 import { tokenizerIdentity, tokenizerMetadata, type TokenizerIdentity } from '../../src/data/tokenizer-identity.js';
 import { ConfigError } from '../../src/errors/index.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoarseBatch } from '../../src/data/batch.js';
 import { dataStageConfig } from '../../src/data/data-stage-config.js';
-import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
 import { packDataset } from '../../src/data/pack-dataset.js';
 import { readCocoDevInput } from '../../src/data/pack-sources.js';
 import { TaskDataLoader } from '../../src/data/task-data-loader.js';

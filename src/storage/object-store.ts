@@ -2,7 +2,7 @@ import { StorageError, UsageError } from '../errors/index.js';
 import { DEFAULT_RETRY, type RetryConfig } from './retry.js';
 import type { S3Config } from './s3-config.js';
 import { DEFAULT_S3_CONFIG } from './s3-config.js';
-import { schemeOf, type UrlScheme } from './shard-urls.js';
+import { schemeOf, type UrlScheme } from './url.js';
 
 /** A byte range of an object: `length` bytes starting at `offset`. */
 export interface ByteRange {

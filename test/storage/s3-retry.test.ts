@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
-import { DEFAULT_RETRY } from '../../src/data/retry.js';
-import { s3ConfigFromEnv } from '../../src/data/s3-config.js';
+import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
+import { DEFAULT_RETRY } from '../../src/storage/retry.js';
+import { s3ConfigFromEnv } from '../../src/storage/s3-config.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
 /**

@@ -3,7 +3,7 @@ import { StorageError } from '../errors/index.js';
 import { forbiddenError, notFoundError, staleIndexError, type ByteRange } from './object-store.js';
 import { isTransient, withRetry, type RetryConfig } from './retry.js';
 import type { S3Config } from './s3-config.js';
-import { parseS3Url } from './shard-urls.js';
+import { parseS3Url } from './url.js';
 
 /**
  * S3 and S3-compatible stores through the AWS SDK v3. The SDK's own retries are switched off

@@ -4,9 +4,9 @@ import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
-import { DEFAULT_RETRY, isTransient, withRetry } from '../../src/data/retry.js';
-import { s3ConfigFromEnv } from '../../src/data/s3-config.js';
+import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
+import { DEFAULT_RETRY, isTransient, withRetry } from '../../src/storage/retry.js';
+import { s3ConfigFromEnv } from '../../src/storage/s3-config.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
 let s3: S3TestServer;
