@@ -1,5 +1,5 @@
 import type { RunConfig } from '../config/run-config.js';
-import { DEFAULT_FINE_TRANSFORM, dataStageConfig, type DataStageConfig } from '../data/data-stage-config.js';
+import { DEFAULT_FINE_TRANSFORM, dataStageConfig, type DataStageConfig } from '../data/pipeline/data-stage-config.js';
 
 /**
  * The data layer's stage config for evaluation, from the run config the checkpoint was trained

@@ -1,13 +1,14 @@
 import { BadSampleCounter } from '../data/bad-sample.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { expandShardUrls } from '../data/shard-urls.js';
-import { checkSameTokenizer, checkTokenizerFitsModel, loadTokenizerWithIdentity } from '../data/tokenizer-identity.js';
+import { expandShardUrls } from '../data/webdataset/shard-urls.js';
+import { checkSameTokenizer, checkTokenizerFitsModel, loadTokenizerWithIdentity } from '../data/pipeline/tokenizer-identity.js';
 import { UsageError } from '../errors/index.js';
 import { selectBackend } from '../model/backend.js';
 import { FiberModel } from '../model/fiber-model.js';
 import { toGroundingBatch, toRetrievalBatch, type GroundingBatch } from './eval-batches.js';
 import { evalDataConfig } from './eval-data-config.js';
-import type { EvalProgressFn, EvalResult, EvalSkipReason, EvalTask } from './eval-result.js';
+import type { EvalTask } from '../queue/eval-job.js';
+import type { EvalProgressFn, EvalResult, EvalSkipReason } from './eval-result.js';
 import { readEvalSamples } from './eval-samples.js';
 import { evaluateGrounding } from './evaluate-grounding.js';
 import { evaluateRetrieval } from './evaluate-retrieval.js';

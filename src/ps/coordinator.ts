@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import { parseStoredRunConfig, type RunConfig, type StageName } from '../config/index.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Logger } from '../log/logger.js';
-import { metricsKey, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
+import { metricsKey, psKeys, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
 import { recordRunError } from '../queue/run-errors.js';
 import { RunRegistry } from '../queue/run-registry.js';
-import type { StageJobPayload } from '../queue/stage-job.js';
+import { parseStageJobEnvelope, type StageJobPayload } from '../queue/stage-job.js';
 import { openStageQueue } from '../queue/stage-queue.js';
 import { promoteWaitingStage } from '../queue/submit-stage.js';
 import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointFile, type CheckpointManifest } from './checkpoint-layout.js';
@@ -16,15 +16,14 @@ import { lrFactor } from './lr-schedule.js';
 import { planLayout, type ShardLayout } from './shard-layout.js';
 import { stageStartWeights } from './stage-init.js';
 import { stageTokenizer, type StageStart } from './stage-tokenizer.js';
-import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
+import type { TokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
 import { isFiberError } from '../errors/index.js';
-import {
-  hashNumbers, pollUntil, psKeys, readShards, savedFiles, taskJobId,
-  type ActiveStage, type SaveRequest, type TaskJobPayload, type TaskResult,
-} from './stage-control.js';
+import { hashNumbers, readShards, savedFiles, type ActiveStage, type SaveRequest } from '../queue/ps-control.js';
+import { parseTaskResult, taskJobId, type TaskJobPayload, type TaskResult } from '../queue/task-job.js';
+import { pollUntil } from './poll-until.js';
 import type { ParamSpec } from './param-spec.js';
 import { paramSpecs } from '../model/param-spec.js';
-import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../worker/eval-job.js';
+import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../queue/eval-job.js';
 
 export interface CoordinatorOptions {
   readonly numShards: number;
@@ -57,7 +56,7 @@ class EpochRestart extends Error {}
  * to BullMQ's stalled-job recovery, and the next one resumes from the latest checkpoint too.
  */
 export class Coordinator {
-  private worker: Worker<StageJobPayload, StageResult> | null = null;
+  private worker: Worker<unknown, StageResult> | null = null;
   private readonly tasks: Queue<TaskJobPayload, TaskResult>;
   /** The same tasks queue, for evaluation jobs. */
   private readonly evals: Queue<EvalJobPayload>;
@@ -75,7 +74,7 @@ export class Coordinator {
   }
 
   start(): void {
-    this.worker = new Worker<StageJobPayload, StageResult>(STAGES_QUEUE, (job) => this.process(job), {
+    this.worker = new Worker<unknown, StageResult>(STAGES_QUEUE, (job) => this.process(job), {
       connection: this.o.workerRedis, prefix: QUEUE_PREFIX, concurrency: 1,
       // Initialising fiber-base in JS takes seconds of CPU: keep the lock well above that.
       lockDuration: 120_000,
@@ -93,17 +92,22 @@ export class Coordinator {
     return this.closing;
   }
 
-  private async process(job: Job<StageJobPayload, StageResult>): Promise<StageResult> {
-    const p = job.data;
-    const log = this.o.log.child({ run: p.run, stage: p.stage, job: job.id });
-    if (p.version !== 1) throw new UnrecoverableError(`stage job payload version ${String(p.version)} is not supported by this coordinator`);
-    let config: RunConfig;
+  private async process(job: Job<unknown, StageResult>): Promise<StageResult> {
+    let envelope;
     try {
-      config = parseStoredRunConfig(p.config);
+      envelope = parseStageJobEnvelope(job.data);
     } catch (err) {
-      await this.fail(p, `invalid config: ${(err as Error).message}`);
       throw new UnrecoverableError((err as Error).message);
     }
+    const log = this.o.log.child({ run: envelope.run, stage: envelope.stage, job: job.id });
+    let config: RunConfig;
+    try {
+      config = parseStoredRunConfig(envelope.config);
+    } catch (err) {
+      await this.fail(envelope, `invalid config: ${(err as Error).message}`);
+      throw new UnrecoverableError((err as Error).message);
+    }
+    const p: StageJobPayload = { ...envelope, config };
     const now = new Date().toISOString();
     await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'running', { startedAt: now, error: '' });
     try {
@@ -121,7 +125,7 @@ export class Coordinator {
     }
   }
 
-  private async fail(p: StageJobPayload, message: string): Promise<void> {
+  private async fail(p: Pick<StageJobPayload, 'run' | 'stage'>, message: string): Promise<void> {
     await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'failed', { finishedAt: new Date().toISOString(), error: message });
   }
 
@@ -278,7 +282,7 @@ export class Coordinator {
     return pollUntil(async () => {
       const jobs = await Promise.all(ids.map((id) => this.tasks.getJob(id)));
       const done = jobs.filter((j) => j?.returnvalue);
-      return done.length === T ? done.map((j) => j!.returnvalue).filter((r) => r.pushed !== 'stale') : undefined;
+      return done.length === T ? done.map((j) => parseTaskResult(j!.returnvalue)).filter((r) => r.pushed !== 'stale') : undefined;
     }, { intervalMs: 5, timeoutMs: 30_000, what: `collecting the results of step ${step}` }).catch((err: Error) => {
       // The step is applied either way; only its progress report goes without losses.
       this.o.log.warn({ run, stage, step, err: err.message }, 'task results missing; progress for this step has no losses');
@@ -372,7 +376,8 @@ export function meanLosses(results: readonly TaskResult[]): Record<string, numbe
   const n = results.reduce((a, r) => a + r.samples, 0);
   const out: Record<string, number> = {};
   if (n === 0) return out;
-  for (const r of results) for (const [k, v] of Object.entries(r.lossSums)) out[k] = (out[k] ?? 0) + v;
+  // A NaN loss arrives as null (JSON): it adds 0, as it always has.
+  for (const r of results) for (const [k, v] of Object.entries(r.lossSums)) out[k] = (out[k] ?? 0) + (v ?? 0);
   for (const k of Object.keys(out)) out[k]! /= n;
   return out;
 }

@@ -7,7 +7,8 @@ import { redisNormExchange } from './norm-exchange.js';
 import { planLayout, shardSize, shardSlices, type ShardLayout } from './shard-layout.js';
 import { ShardServer } from './shard-server.js';
 import { ShardState } from './shard-state.js';
-import { psKeys, readJson, SHARD_HEARTBEAT_MS, SHARD_TTL_S, type ActiveStage, type SaveRequest, type ShardRecord } from './stage-control.js';
+import { psKeys } from '../queue/keys.js';
+import { readActiveStage, readSaveRequest, SHARD_HEARTBEAT_MS, SHARD_TTL_S, type ActiveStage, type ShardRecord } from '../queue/ps-control.js';
 import type { ParamSpec } from './param-spec.js';
 
 export interface ShardProcessOptions {
@@ -104,7 +105,7 @@ export class ShardProcess {
     if (this.ticking || this.closing) return;
     this.ticking = true;
     try {
-      const active = await readJson<ActiveStage>(this.o.redis, psKeys.active);
+      const active = await readActiveStage(this.o.redis);
       if (!active) {
         if (this.loaded) this.o.log.info({ run: this.loaded.active.run, stage: this.loaded.active.stage }, 'stage ended; slice released');
         this.loaded = null;
@@ -155,7 +156,7 @@ export class ShardProcess {
   }
 
   private async maybeSave(l: Loaded): Promise<void> {
-    const req = await readJson<SaveRequest>(this.o.redis, psKeys.save(l.active.epoch));
+    const req = await readSaveRequest(this.o.redis, l.active.epoch);
     if (!req || req.step <= l.savedStep) return;
     await l.state.idle();
     if (l.state.version !== req.step) return; // the coordinator asks only at a step boundary; wait for it

@@ -1,4 +1,4 @@
-import type { DataBatch } from '../data/batch.js';
+import type { DataBatch } from '../data/pipeline/batch.js';
 import type { ModelBatch } from '../model/batch.js';
 
 /**

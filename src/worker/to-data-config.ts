@@ -1,6 +1,6 @@
 import type { RunConfig, StageName } from '../config/index.js';
-import { DEFAULT_FINE_TRANSFORM, dataStageConfig, type DataStageConfig } from '../data/data-stage-config.js';
-import { DEFAULT_MLM } from '../data/mlm-mask.js';
+import { DEFAULT_FINE_TRANSFORM, dataStageConfig, type DataStageConfig } from '../data/pipeline/data-stage-config.js';
+import { DEFAULT_MLM } from '../data/pipeline/mlm-mask.js';
 
 /** The run config's data section as the data layer's stage config. */
 export function toDataConfig(config: RunConfig, stage: StageName): DataStageConfig {

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
 import { s3ConfigFromEnv } from '../../src/storage/s3-config.js';
 import { DEFAULT_RETRY } from '../../src/storage/retry.js';
-import { indexUrlFor } from '../../src/data/shard-index.js';
+import { indexUrlFor } from '../../src/data/webdataset/shard-index.js';
 import { cocoDevDir, repoRoot } from '../helpers/coco-dev.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 

@@ -1,7 +1,7 @@
 import type { RunConfig, StageName } from '../../src/config/index.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
-import { hashInts } from '../../src/data/rng.js';
-import { TaskDataLoader } from '../../src/data/task-data-loader.js';
+import { hashInts } from '../../src/data/pipeline/rng.js';
+import { TaskDataLoader } from '../../src/data/pipeline/task-data-loader.js';
 import { FiberModel } from '../../src/model/fiber-model.js';
 import { initParams } from '../../src/model/init-params.js';
 import { lossAndGrads } from '../../src/model/loss-and-grads.js';

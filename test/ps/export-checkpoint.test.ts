@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createObjectStore } from '../../src/storage/object-store.js';
-import { loadTokenizerWithIdentity } from '../../src/data/tokenizer-identity.js';
+import { loadTokenizerWithIdentity } from '../../src/data/pipeline/tokenizer-identity.js';
 import { hfRobertaStateDictKeys, hfToReferenceName } from '../../src/model/hf-roberta-keys.js';
 import { MODEL_PRESETS } from '../../src/model/model-config.js';
 import { IMAGE_PREFIX, paramSpecs, TEXT_PREFIX } from '../../src/model/param-spec.js';

@@ -5,12 +5,12 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CoarseBatch } from '../../src/data/batch.js';
-import { dataStageConfig } from '../../src/data/data-stage-config.js';
+import type { CoarseBatch } from '../../src/data/pipeline/batch.js';
+import { dataStageConfig } from '../../src/data/pipeline/data-stage-config.js';
 import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
-import { packDataset } from '../../src/data/pack-dataset.js';
-import { readCocoDevInput } from '../../src/data/pack-sources.js';
-import { TaskDataLoader } from '../../src/data/task-data-loader.js';
+import { packDataset } from '../../src/data/packing/pack-dataset.js';
+import { readCocoDevInput } from '../../src/data/packing/pack-sources.js';
+import { TaskDataLoader } from '../../src/data/pipeline/task-data-loader.js';
 import { cocoDevDir } from '../helpers/coco-dev.js';
 
 /** A static file server with Range support (what a CDN or bucket website gives), counting requests. */
