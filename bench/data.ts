@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     ];
     const tokenizer = defaultTokenizer();
     for (const [config, image] of configs) {
-      const plan = { seed: 1, globalBatchSize: batch, tasksPerStep: 1 };
+      const plan = { seed: 1, globalBatch: batch, tasksPerStep: 1 };
       const loader = await TaskDataLoader.open(config, plan, { store });
       await loader.loadTask(1000, 0); // warm-up: sharp's first call, connections
       rows.push(await measure(config.stage, 'ranged (indexed)', image, async () => {

@@ -13,7 +13,8 @@ import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointFile, type Che
 import { joinUrl } from '../storage/url.js';
 import { commitCheckpoint, loadFlatRange, readLatest, writeModelFile, writeShardFile } from './checkpoint-io.js';
 import { lrFactor } from './lr-schedule.js';
-import { planLayout, type ShardLayout } from './shard-layout.js';
+import { planStage } from '../stage/plan-stage.js';
+import type { ShardLayout } from '../stage/shard-layout.js';
 import { stageStartWeights } from './stage-init.js';
 import { stageTokenizer, type StageStart } from './stage-tokenizer.js';
 import type { TokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
@@ -21,8 +22,7 @@ import { isFiberError } from '../errors/index.js';
 import { hashNumbers, readShards, savedFiles, type ActiveStage, type SaveRequest } from '../queue/ps-control.js';
 import { parseTaskResult, taskJobId, type TaskJobPayload, type TaskResult } from '../queue/task-job.js';
 import { pollUntil } from './poll-until.js';
-import type { ParamSpec } from './param-spec.js';
-import { paramSpecs } from '../model/param-spec.js';
+import type { ServerParamSpec } from '../model/param-spec.js';
 import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../queue/eval-job.js';
 
 export interface CoordinatorOptions {
@@ -132,8 +132,7 @@ export class Coordinator {
   private async runStage(p: StageJobPayload, config: RunConfig, log: Logger): Promise<StageResult> {
     const S = this.o.numShards;
     const stage = p.stage;
-    const specs = paramSpecs(config.model, stage);
-    const layout = planLayout(specs, S);
+    const { specs, layout } = planStage(config, stage, S);
     const dir = stageDir(config.checkpoint.uri, p.run, stage);
 
     let latest = await readLatest(this.o.store, dir);
@@ -175,7 +174,7 @@ export class Coordinator {
     }
   }
 
-  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, tokenizer: TokenizerIdentity, log: Logger): Promise<StageResult> {
+  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, tokenizer: TokenizerIdentity, log: Logger): Promise<StageResult> {
     const S = this.o.numShards;
     const stage: StageName = p.stage;
     const T = config.batch[stage].tasksPerStep;
@@ -302,7 +301,7 @@ export class Coordinator {
   }
 
   /** Ask every shard for its file at `step`, then write the manifest and move `latest`. */
-  private async checkpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, active: ActiveStage, step: number, final: boolean, log: Logger): Promise<void> {
+  private async checkpoint(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, dir: string, active: ActiveStage, step: number, final: boolean, log: Logger): Promise<void> {
     const epoch = active.epoch;
     const started = Date.now();
     const name = stepDirName(step);
@@ -338,7 +337,7 @@ export class Coordinator {
     await this.evals.add(EVAL_JOB_NAME, payload, { jobId: evalJobId(p.run, p.stage, step), priority: 10, attempts: 2, removeOnComplete: { age: 86400 }, removeOnFail: { age: 7 * 86400 } });
   }
 
-  private async writeFullCheckpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, flat: Float32Array, step: number, dir: string, tokenizer: TokenizerIdentity): Promise<void> {
+  private async writeFullCheckpoint(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, flat: Float32Array, step: number, dir: string, tokenizer: TokenizerIdentity): Promise<void> {
     const name = stepDirName(step);
     const stepDir = joinUrl(dir, name);
     const files: CheckpointFile[] = [];
@@ -351,7 +350,7 @@ export class Coordinator {
     await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, null, tokenizer));
   }
 
-  private manifest(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, step: number, files: CheckpointFile[], model: CheckpointFile | null, tokenizer: TokenizerIdentity): CheckpointManifest {
+  private manifest(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, step: number, files: CheckpointFile[], model: CheckpointFile | null, tokenizer: TokenizerIdentity): CheckpointManifest {
     return {
       format: CHECKPOINT_FORMAT, run: p.run, stage: p.stage, step, configHash: p.configHash, config, numShards: layout.numShards,
       totalElements: layout.totalElements, params: specs.map((s) => ({ name: s.name, shape: s.shape })), files, model,

@@ -1,15 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Logger } from '../log/logger.js';
-import { paramSpecs } from '../model/param-spec.js';
 import { loadFlatRange, readManifest, writeShardFile } from './checkpoint-io.js';
 import { redisNormExchange } from './norm-exchange.js';
-import { planLayout, shardSize, shardSlices, type ShardLayout } from './shard-layout.js';
+import { planStage } from '../stage/plan-stage.js';
+import { shardSize, shardSlices, type ShardLayout } from '../stage/shard-layout.js';
 import { ShardServer } from './shard-server.js';
 import { ShardState } from './shard-state.js';
 import { psKeys } from '../queue/keys.js';
 import { readActiveStage, readSaveRequest, SHARD_HEARTBEAT_MS, SHARD_TTL_S, type ActiveStage, type ShardRecord } from '../queue/ps-control.js';
-import type { ParamSpec } from './param-spec.js';
+import type { ServerParamSpec } from '../model/param-spec.js';
 
 export interface ShardProcessOptions {
   readonly shard: number;
@@ -32,7 +32,7 @@ export interface ShardProcessOptions {
 interface Loaded {
   readonly active: ActiveStage;
   readonly layout: ShardLayout;
-  readonly specs: readonly ParamSpec[];
+  readonly specs: readonly ServerParamSpec[];
   readonly state: ShardState;
   savedStep: number;
 }
@@ -131,8 +131,7 @@ export class ShardProcess {
       this.o.log.error({ expected: active.numShards, mine: this.o.numShards }, 'the active stage was planned for another number of shards; check --shards / FIBER_PS_SHARDS');
       return;
     }
-    const specs = paramSpecs(active.config.model, active.stage);
-    const layout = planLayout(specs, this.o.numShards);
+    const { specs, layout } = planStage(active.config, active.stage, this.o.numShards);
     const lo = layout.shardStarts[this.o.shard]!;
     const hi = layout.shardStarts[this.o.shard + 1]!;
     const manifest = await readManifest(this.o.store, active.loadFrom);

@@ -9,7 +9,7 @@ import { MODEL_PRESETS, type ModelPresetName } from '../../src/model/model-confi
 import { paramSpecs, type Stage } from '../../src/model/param-spec.js';
 import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointManifest } from '../../src/ps/checkpoint-layout.js';
 import { commitCheckpoint, writeShardFile } from '../../src/ps/checkpoint-io.js';
-import { planLayout } from '../../src/ps/shard-layout.js';
+import { planLayout } from '../../src/stage/shard-layout.js';
 
 /** Shard patterns of a packed coco-dev subset and how many samples of each kind went in. */
 export interface PackedSubset {

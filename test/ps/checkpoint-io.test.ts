@@ -7,8 +7,8 @@ import { createObjectStore } from '../../src/storage/object-store.js';
 import { readSafetensors } from '../../src/model/safetensors.js';
 import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointManifest } from '../../src/ps/checkpoint-layout.js';
 import { commitCheckpoint, loadFlatRange, loadNamedWeights, readLatest, writeModelFile, writeShardFile } from '../../src/ps/checkpoint-io.js';
-import type { ParamSpec } from '../../src/ps/param-spec.js';
-import { CHUNK, planLayout } from '../../src/ps/shard-layout.js';
+import type { ServerParamSpec as ParamSpec } from '../../src/model/param-spec.js';
+import { CHUNK, planLayout } from '../../src/stage/shard-layout.js';
 
 const specs: ParamSpec[] = [
   { name: 'vit_model.patch_embed.proj.weight', shape: [32, 3, 4, 4], group: 'backbone', noDecay: false },

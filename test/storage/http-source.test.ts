@@ -54,7 +54,7 @@ test('http(s) shards: a task reads only its own samples with ranged GETs and get
   const dir = coco.dir as string;
   const input = await readCocoDevInput(join(dir, 'images'), join(dir, 'annotations.jsonl'));
   const packed = await packDataset({ coarse: input.coarse.slice(0, 40), fine: [] }, store, { out: join(root, 'd'), samplesPerShard: 20 });
-  const plan = { seed: 4, globalBatchSize: 4, tasksPerStep: 2 };
+  const plan = { seed: 4, globalBatch: 4, tasksPerStep: 2 };
   const config = (shards: string) => dataStageConfig('coarse', [{ shards }], { imageSize: 32, read: { concurrency: 4, coalesceGapBytes: 0, maxRangeBytes: 1 << 26, decodeConcurrency: 2 } });
   const overHttp = await TaskDataLoader.open(config(`${base}/d/coarse/{000000..000001}.tar`), plan, { store });
   const local = await TaskDataLoader.open(config(packed.coarse?.pattern as string), plan, { store });

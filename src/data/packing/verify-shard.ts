@@ -1,6 +1,7 @@
 import { BadSampleCounter } from '../bad-sample.js';
 import { cleanBoxes } from '../pipeline/grounding-targets.js';
-import { coarseImage, IMAGENET_NORMALIZATION, UndecodableImageError } from '../pipeline/image-transform.js';
+import { coarseImage, UndecodableImageError } from '../pipeline/image-transform.js';
+import { IMAGENET_NORMALIZATION } from '../pipeline/data-stage-config.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { readSamples, sampleCrc32, type RawSample } from '../webdataset/raw-sample.js';
 import type { ShardIndex } from '../webdataset/shard-index.js';

@@ -1,7 +1,15 @@
 import type { DetectionPromptConfig } from './grounding-targets.js';
 import { DEFAULT_DETECTION_PROMPT } from './grounding-targets.js';
-import { IMAGENET_NORMALIZATION, type ImageNormalization } from './image-transform.js';
 import { DEFAULT_MLM, type MlmConfig } from './mlm-mask.js';
+
+/** Per-channel mean and std on the [0, 1] scale, RGB order. */
+export interface ImageNormalization {
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+}
+
+/** ImageNet statistics, as the reference's "albef" transform and Swin use. */
+export const IMAGENET_NORMALIZATION: ImageNormalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 /** One dataset of a stage. */
 export interface DatasetConfig {

@@ -1,4 +1,5 @@
 import sharp, { type OutputInfo } from 'sharp';
+import type { ImageNormalization } from './data-stage-config.js';
 
 /**
  * Image decoding and the two stages' geometric transforms, on libvips through sharp (native,
@@ -6,15 +7,6 @@ import sharp, { type OutputInfo } from 'sharp';
  *
  *   C  channels (3, RGB)    H, W  output height and width in pixels
  */
-
-/** Per-channel mean and std on the [0, 1] scale, RGB order. */
-export interface ImageNormalization {
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-}
-
-/** ImageNet statistics, as the reference's "albef" transform and Swin use. */
-export const IMAGENET_NORMALIZATION: ImageNormalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 /** A decoded, transformed image. */
 export interface TransformedImage {

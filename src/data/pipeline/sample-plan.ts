@@ -23,7 +23,7 @@ export interface SamplePlanConfig {
   /** Run seed. */
   readonly seed: number;
   /** Samples per optimizer step, over all slots (the "fixed global batch"). */
-  readonly globalBatchSize: number;
+  readonly globalBatch: number;
   /** Gradient tasks per step (slots 0..T-1). Fixed for a run; independent of the number of workers. */
   readonly tasksPerStep: number;
 }
@@ -50,7 +50,7 @@ export function epochCounts(sizes: readonly number[], weights?: readonly number[
 
 /** The slice [start, end) of the global batch that slot t owns: as even as possible, in slot order. */
 export function slotRange(config: SamplePlanConfig, slot: number): { start: number; end: number } {
-  const { globalBatchSize: B, tasksPerStep: T } = config;
+  const { globalBatch: B, tasksPerStep: T } = config;
   if (!Number.isInteger(slot) || slot < 0 || slot >= T) throw new RangeError(`slot ${slot} is outside 0..${T - 1}`);
   return { start: Math.floor((slot * B) / T), end: Math.floor(((slot + 1) * B) / T) };
 }
@@ -65,7 +65,7 @@ export function planTask(sizes: readonly number[], weights: readonly number[] | 
   const { start, end } = slotRange(config, slot);
   const out: PlannedSample[] = [];
   for (let position = start; position < end; position++) {
-    const p = step * config.globalBatchSize + position;
+    const p = step * config.globalBatch + position;
     const epoch = Math.floor(p / E);
     const item = permute(p - epoch * E, E, hashInts(config.seed, epoch));
     out.push({ ...itemToSample(item, counts, sizes, config.seed, epoch), epoch, position });
@@ -75,7 +75,7 @@ export function planTask(sizes: readonly number[], weights: readonly number[] | 
 
 /** The epoch in which step `step` starts. */
 export function epochOfStep(totalEpochItems: number, config: SamplePlanConfig, step: number): number {
-  return Math.floor((step * config.globalBatchSize) / totalEpochItems);
+  return Math.floor((step * config.globalBatch) / totalEpochItems);
 }
 
 function itemToSample(item: number, counts: readonly number[], sizes: readonly number[], seed: number, epoch: number): { dataset: number; sample: number } {
@@ -91,10 +91,14 @@ function itemToSample(item: number, counts: readonly number[], sizes: readonly n
   return { dataset: d, sample: full < Math.floor(c / n) ? local : permute(local, n, hashInts(seed, epoch, d, 0x5eed)) };
 }
 
+/**
+ * The run config validated batch.<stage>.globalBatch and tasksPerStep already (and planStage is
+ * the only place that builds a plan from it), so a bad value here is a programming error.
+ */
 function validate(c: SamplePlanConfig): void {
-  if (!Number.isSafeInteger(c.globalBatchSize) || c.globalBatchSize < 1) throw new ConfigError('train.globalBatchSize', `must be an integer >= 1, got ${c.globalBatchSize}`);
-  if (!Number.isSafeInteger(c.tasksPerStep) || c.tasksPerStep < 1 || c.tasksPerStep > c.globalBatchSize) {
-    throw new ConfigError('train.tasksPerStep', `must be an integer in 1..globalBatchSize (${c.globalBatchSize}), got ${c.tasksPerStep}`);
+  if (!Number.isSafeInteger(c.globalBatch) || c.globalBatch < 1) throw new RangeError(`globalBatch must be an integer >= 1, got ${c.globalBatch}`);
+  if (!Number.isSafeInteger(c.tasksPerStep) || c.tasksPerStep < 1 || c.tasksPerStep > c.globalBatch) {
+    throw new RangeError(`tasksPerStep must be an integer in 1..globalBatch (${c.globalBatch}), got ${c.tasksPerStep}`);
   }
 }
 

@@ -53,7 +53,7 @@ test('--from coco: captions into coarse shards, instances into detection shards 
   assert.deepEqual(verified.map((v) => [v.samples, v.good, v.indexProblem]), [[4, 4, undefined], [2, 2, undefined]]);
   assert.equal(bad.total, 0);
   const config = dataStageConfig('fine', [{ shards: packed.fine?.pattern as string }], { fine: { minSizes: [96], maxSize: 160, flipProbability: 0, sizeDivisibility: 32 } });
-  const loader = await TaskDataLoader.open(config, { seed: 5, globalBatchSize: 6, tasksPerStep: 1 }, { store });
+  const loader = await TaskDataLoader.open(config, { seed: 5, globalBatch: 6, tasksPerStep: 1 }, { store });
   try {
     const b = (await loader.loadTask(0, 0)) as FineBatch;
     assert.equal(b.numSamples, 6);

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { resolveRunConfig } from '../../../src/config/index.js';
 import type { CoarseBatch, FineBatch } from '../../../src/data/pipeline/batch.js';
-import { toDataConfig } from '../../../src/worker/to-data-config.js';
+import { stageDataConfig } from '../../../src/stage/data-config.js';
 import { createObjectStore, type ObjectStore } from '../../../src/storage/object-store.js';
 import type { PackResult } from '../../../src/data/packing/pack-dataset.js';
 import type { PackInput } from '../../../src/data/packing/pack-sources.js';
@@ -151,8 +151,8 @@ test('packed shards load in both stages with the fiber-tiny data settings, every
 
   // The workers' own mapping from the run config.
   const run = resolveRunConfig({ preset: 'fiber-tiny', file: { data: { coarse: { shards: [packed.coarse?.pattern] }, fine: { shards: [packed.fine?.pattern] } } } });
-  const plan = { seed: 0, globalBatchSize: 8, tasksPerStep: 1 };
-  const coarse = await TaskDataLoader.open(toDataConfig(run, 'coarse'), plan, { store });
+  const plan = { seed: 0, globalBatch: 8, tasksPerStep: 1 };
+  const coarse = await TaskDataLoader.open(stageDataConfig(run, 'coarse', 'train'), plan, { store });
   try {
     const keys = new Set<string>();
     for (let v = 0; v < 3; v++) {
@@ -167,7 +167,7 @@ test('packed shards load in both stages with the fiber-tiny data settings, every
     await coarse.close();
   }
 
-  const fine = await TaskDataLoader.open(toDataConfig(run, 'fine'), plan, { store });
+  const fine = await TaskDataLoader.open(stageDataConfig(run, 'fine', 'train'), plan, { store });
   try {
     let boxes = 0;
     for (let v = 0; v < 3; v++) {

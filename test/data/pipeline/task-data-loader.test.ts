@@ -15,8 +15,7 @@ import { cocoDevDir } from '../../helpers/coco-dev.js';
 import { robertaBaseDir } from '../../helpers/roberta-base.js';
 import { resolveRunConfig } from '../../../src/config/index.js';
 import { defaultTokenizer, loadTokenizer } from '../../../src/data/pipeline/text-tokenizer.js';
-import { evalDataConfig } from '../../../src/eval/eval-data-config.js';
-import { toDataConfig } from '../../../src/worker/to-data-config.js';
+import { stageDataConfig } from '../../../src/stage/data-config.js';
 import { startS3Server, type S3TestServer } from '../../helpers/s3-server.js';
 
 const coco = cocoDevDir();
@@ -25,7 +24,7 @@ let s3: S3TestServer;
 let store: ObjectStore;
 let packed: PackResult;
 let numImages = 0;
-const plan = { seed: 17, globalBatchSize: 8, tasksPerStep: 2 };
+const plan = { seed: 17, globalBatch: 8, tasksPerStep: 2 };
 
 before(async () => {
   if (skip) return;
@@ -61,7 +60,7 @@ test('coarse tasks over S3: shapes, real pixels and tokens, every image once per
   try {
     assert.deepEqual(loader.sizes, [numImages]);
     const seen: string[] = [];
-    const steps = Math.ceil(numImages / plan.globalBatchSize);
+    const steps = Math.ceil(numImages / plan.globalBatch);
     let first: CoarseBatch | undefined;
     for (let v = 0; v < steps; v++) {
       for (let t = 0; t < plan.tasksPerStep; t++) {
@@ -98,7 +97,7 @@ test('coarse tasks over S3: shapes, real pixels and tokens, every image once per
 
 test('fine tasks: boxes inside the image, positive maps on the phrase tokens, flips move boxes', { skip }, async () => {
   const config = dataStageConfig('fine', [{ shards: packed.fine?.pattern as string }], { fine: { minSizes: [128, 160], maxSize: 224, flipProbability: 0.5, sizeDivisibility: 32 } });
-  const loader = await TaskDataLoader.open(config, { seed: 3, globalBatchSize: 4, tasksPerStep: 1 }, { store });
+  const loader = await TaskDataLoader.open(config, { seed: 3, globalBatch: 4, tasksPerStep: 1 }, { store });
   try {
     let boxesSeen = 0;
     for (let v = 0; v < 3; v++) {
@@ -148,7 +147,7 @@ test('bad input over S3: corrupt image, bad JSON, empty caption, missing image a
   await w.add('nocaption', [['jpg', jpg]]);
   const written = await w.finish();
   const config = dataStageConfig('coarse', [{ shards: written.urls }], { imageSize: 32 });
-  const loader = await TaskDataLoader.open(config, { seed: 0, globalBatchSize: 7, tasksPerStep: 1 }, { store });
+  const loader = await TaskDataLoader.open(config, { seed: 0, globalBatch: 7, tasksPerStep: 1 }, { store });
   try {
     const b = await loader.loadTask(0, 0);
     assert.deepEqual(b.keys, ['good']);
@@ -165,7 +164,7 @@ test('bad input over S3: corrupt image, bad JSON, empty caption, missing image a
   const cutUrl = `s3://${s3.bucket}/cut/000000.tar`;
   await store.write(cutUrl, whole.subarray(0, 2048));
   await store.write(indexUrlFor(cutUrl), await store.read(indexUrlFor(url)));
-  const allBad = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: cutUrl }], { imageSize: 32 }), { seed: 0, globalBatchSize: 2, tasksPerStep: 1 }, { store });
+  const allBad = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: cutUrl }], { imageSize: 32 }), { seed: 0, globalBatch: 2, tasksPerStep: 1 }, { store });
   try {
     // Samples past the cut cannot be read: reported as missing, deterministically, not fatal.
     const planned = allBad.planned(0, 0);
@@ -177,7 +176,7 @@ test('bad input over S3: corrupt image, bad JSON, empty caption, missing image a
   } finally {
     await allBad.close();
   }
-  const empty = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 0, globalBatchSize: 7, tasksPerStep: 7 }, { store });
+  const empty = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 0, globalBatch: 7, tasksPerStep: 7 }, { store });
   try {
     // 7 slots of one sample each: the slot holding 'good' gets it, the six others get empty batches.
     const batches = await Promise.all(Array.from({ length: 7 }, (_, t) => empty.loadTask(0, t)));
@@ -196,8 +195,8 @@ test('the same step gives the same bits with 1 slot or 3 slots (pixels, ids, MLM
   const urls = packed.coarse?.urls ?? [];
   const datasets = [{ name: 'a', shards: urls.slice(0, 3) }, { name: 'b', shards: urls.slice(3), weight: 2 }];
   const config = dataStageConfig('coarse', datasets, { imageSize: 32 });
-  const one = await TaskDataLoader.open(config, { seed: 9, globalBatchSize: 9, tasksPerStep: 1 }, { store });
-  const three = await TaskDataLoader.open(config, { seed: 9, globalBatchSize: 9, tasksPerStep: 3 }, { store });
+  const one = await TaskDataLoader.open(config, { seed: 9, globalBatch: 9, tasksPerStep: 1 }, { store });
+  const three = await TaskDataLoader.open(config, { seed: 9, globalBatch: 9, tasksPerStep: 3 }, { store });
   try {
     assert.deepEqual(one.sizes, [48, numImages - 48]);
     for (const step of [0, 5]) {
@@ -227,7 +226,7 @@ test('damage inside a coalesced range but outside the task (another task\'s samp
   const headerOfB = index.offsets[1] as number;
   bytes[headerOfB + 20] = (bytes[headerOfB + 20] ?? 0) ^ 0xff; // b's first header checksum now fails
   await store.write(url, bytes);
-  const loader = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 1, globalBatchSize: 2, tasksPerStep: 1 }, { store });
+  const loader = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 1, globalBatch: 2, tasksPerStep: 1 }, { store });
   try {
     let step = 0;
     while (loader.planned(step, 0).map((p) => p.sample).sort().join() !== '0,2') step++;
@@ -245,7 +244,7 @@ test('damage inside a coalesced range but outside the task (another task\'s samp
 
 test('microBatches splits a task for gradient accumulation without changing a bit', { skip }, async () => {
   const config = dataStageConfig('coarse', [{ shards: packed.coarse?.pattern as string }], { imageSize: 32 });
-  const loader = await TaskDataLoader.open(config, { seed: 2, globalBatchSize: 14, tasksPerStep: 2 }, { store });
+  const loader = await TaskDataLoader.open(config, { seed: 2, globalBatch: 14, tasksPerStep: 2 }, { store });
   try {
     const whole = (await loader.loadTask(4, 1)) as CoarseBatch;
     const parts: CoarseBatch[] = [];
@@ -274,7 +273,7 @@ test('bytes flipped after packing are caught by the index CRC even where the JPE
   const inY = (index.offsets[1] as number) + 512 + 5488; // deep inside y's entropy-coded data
   for (let i = inY; i < inY + 2000; i += 50) bytes[i] = (bytes[i] ?? 0) ^ 0xa5;
   await store.write(url, bytes);
-  const loader = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 1, globalBatchSize: 2, tasksPerStep: 1 }, { store });
+  const loader = await TaskDataLoader.open(dataStageConfig('coarse', [{ shards: url }], { imageSize: 32 }), { seed: 1, globalBatch: 2, tasksPerStep: 1 }, { store });
   try {
     const b = await loader.loadTask(0, 0);
     assert.deepEqual(b.keys, ['x']);
@@ -290,17 +289,17 @@ test('bytes flipped after packing are caught by the index CRC even where the JPE
 
 const roberta = robertaBaseDir();
 
-test('a worker\'s loader (toDataConfig of a run config) tokenizes with data.tokenizer: every row is a caption in roberta-base ids', { skip: skip ?? roberta.skip }, async () => {
+test('a worker\'s loader (stageDataConfig of a run config) tokenizes with data.tokenizer: every row is a caption in roberta-base ids', { skip: skip ?? roberta.skip }, async () => {
   const run = resolveRunConfig({ preset: 'fiber-tiny', sets: [`data.coarse.shards=${packed.coarse!.pattern}`, `data.tokenizer=${roberta.dir}`] });
-  const config = toDataConfig(run, 'coarse');
+  const config = stageDataConfig(run, 'coarse', 'train');
   assert.equal(config.tokenizer, roberta.dir);
-  assert.equal(evalDataConfig(run, 'fine').tokenizer, roberta.dir, 'eval reads text the way training did');
+  assert.equal(stageDataConfig(run, 'fine', 'eval').tokenizer, roberta.dir, 'eval reads text the way training did');
   const captions = (await readFile(join(coco.dir!, 'annotations.jsonl'), 'utf8')).trim().split('\n').flatMap((l) => (JSON.parse(l) as { captions: string[] }).captions);
   const rb = await loadTokenizer(roberta.dir!, store);
   const L = config.maxTextLen;
   const robertaRows = new Set(captions.map((c) => rb.encode(c, L).ids.join(',')));
   const defaultRows = new Set(captions.map((c) => defaultTokenizer().encode(c, L).ids.join(',')));
-  const loader = await TaskDataLoader.open(config, { seed: 5, globalBatchSize: 8, tasksPerStep: 2 }, { store });
+  const loader = await TaskDataLoader.open(config, { seed: 5, globalBatch: 8, tasksPerStep: 2 }, { store });
   try {
     const b = (await loader.loadTask(0, 0)) as CoarseBatch;
     assert.equal(b.numSamples, 4);

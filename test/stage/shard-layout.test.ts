@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chunkSquareSums, globalNorm } from '../../src/ps/grad-norm.js';
-import type { ParamSpec } from '../../src/ps/param-spec.js';
-import { CHUNK, planLayout, shardSize, shardSlices } from '../../src/ps/shard-layout.js';
+import type { ServerParamSpec as ParamSpec } from '../../src/model/param-spec.js';
+import { CHUNK, planLayout, shardSize, shardSlices } from '../../src/stage/shard-layout.js';
 
 const spec = (name: string, shape: number[]): ParamSpec => ({ name, shape, group: 'backbone', noDecay: false });
 const specs = [spec('a', [3, CHUNK]), spec('b', [7]), spec('c', [CHUNK * 2 + 5]), spec('d', [1])];

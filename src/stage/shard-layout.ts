@@ -1,4 +1,4 @@
-import { numel, type ParamSpec } from './param-spec.js';
+import { numel, type ServerParamSpec } from '../model/param-spec.js';
 
 /**
  * How parameters are spread over S shards. All parameters are laid end to end in spec order as
@@ -30,7 +30,7 @@ export interface ShardLayout {
 }
 
 /** Pure: the same specs and S give the same layout on every machine. */
-export function planLayout(specs: readonly ParamSpec[], numShards: number): ShardLayout {
+export function planLayout(specs: readonly ServerParamSpec[], numShards: number): ShardLayout {
   if (!Number.isInteger(numShards) || numShards < 1) throw new RangeError(`numShards must be an integer >= 1, got ${numShards}`);
   const tensorStarts: number[] = [];
   let total = 0;
@@ -53,7 +53,7 @@ export function shardSize(layout: ShardLayout, shard: number): number {
 }
 
 /** The tensor pieces inside a shard's range, in order. */
-export function shardSlices(layout: ShardLayout, specs: readonly ParamSpec[], shard: number): TensorSlice[] {
+export function shardSlices(layout: ShardLayout, specs: readonly ServerParamSpec[], shard: number): TensorSlice[] {
   const lo = layout.shardStarts[shard]!;
   const hi = layout.shardStarts[shard + 1]!;
   const out: TensorSlice[] = [];
