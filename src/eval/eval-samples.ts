@@ -10,7 +10,7 @@ import type { TextTokenizer } from '../data/pipeline/text-tokenizer.js';
 import type { EvalSkipReason } from './eval-result.js';
 
 export interface EvalSampleOptions {
-  /** The eval stage config (evalDataConfig): decides parsing, image transform and text length. */
+  /** The eval stage config (planStage(...).evalData): decides parsing, image transform and text length. */
   readonly dataConfig: DataStageConfig;
   readonly tokenizer: TextTokenizer;
   /** Stop after this many usable samples. */
