@@ -7,6 +7,7 @@ import { metricsKey, psKeys, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUE
 import { recordRunError } from '../queue/run-errors.js';
 import { RunRegistry } from '../queue/run-registry.js';
 import { parseStageJobEnvelope, type StageJobPayload } from '../queue/stage-job.js';
+import { parseJobData } from '../queue/job-data.js';
 import { openStageQueue } from '../queue/stage-queue.js';
 import { promoteWaitingStage } from '../queue/submit-stage.js';
 import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointFile, type CheckpointManifest } from './checkpoint-layout.js';
@@ -93,12 +94,7 @@ export class Coordinator {
   }
 
   private async process(job: Job<unknown, StageResult>): Promise<StageResult> {
-    let envelope;
-    try {
-      envelope = parseStageJobEnvelope(job.data);
-    } catch (err) {
-      throw new UnrecoverableError((err as Error).message);
-    }
+    const envelope = parseJobData(parseStageJobEnvelope, job.data);
     const log = this.o.log.child({ run: envelope.run, stage: envelope.stage, job: job.id });
     let config: RunConfig;
     try {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Redis } from 'ioredis';
-import { STAGE_NAMES, type StageName } from '../config/index.js';
+import { STAGE_NAMES, type StageName } from '../config/stage.js';
 import { parseRecord } from './contract.js';
 import { evalsKey, registryKeys } from './keys.js';
 

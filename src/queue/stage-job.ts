@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseStoredRunConfig, STAGE_NAMES, type RunConfig, type StageName } from '../config/index.js';
+import { STAGE_NAMES, type RunConfig, type StageName } from '../config/index.js';
 import { parseRecord } from './contract.js';
 
 export const STAGE_JOB_VERSION = 1;
@@ -40,10 +40,4 @@ export type StageJobEnvelope = Omit<StageJobPayload, 'config'> & { readonly conf
 
 export function parseStageJobEnvelope(data: unknown): StageJobEnvelope {
   return parseRecord(stageJobEnvelope, data, 'stage job payload');
-}
-
-/** The whole payload; throws ConfigError (naming the field) for an invalid config. */
-export function parseStageJob(data: unknown): StageJobPayload {
-  const p = parseStageJobEnvelope(data);
-  return { ...p, config: parseStoredRunConfig(p.config) };
 }

@@ -11,8 +11,9 @@ import { planStage } from '../stage/plan-stage.js';
 import type { ShardLayout } from '../stage/shard-layout.js';
 import { readActiveStage, readShards, type ActiveStage, type ShardRecord } from '../queue/ps-control.js';
 import { parseTaskJob, type TaskJobPayload, type TaskResult } from '../queue/task-job.js';
-import { EVAL_JOB_NAME, parseEvalJob, recordEval, type EvalJobPayload } from '../queue/eval-job.js';
+import { EVAL_JOB_NAME, parseEvalJob, recordEval } from '../queue/eval-job.js';
 import type { WorkerRecord } from '../queue/worker-record.js';
+import { parseJobData } from '../queue/job-data.js';
 import { ComputeClient } from './compute-client.js';
 import type { EvalResult } from '../eval/eval-result.js';
 
@@ -102,12 +103,7 @@ export class TaskWorker {
   }
 
   private async process(job: Job<unknown>): Promise<TaskResult> {
-    let p: TaskJobPayload;
-    try {
-      p = parseTaskJob(job.data);
-    } catch (err) {
-      throw new UnrecoverableError((err as Error).message);
-    }
+    const p = parseJobData(parseTaskJob, job.data);
     const log = this.o.log.child({ run: p.run, stage: p.stage, step: p.step, task: p.task, job: job.id });
     this.state = 'busy';
     this.current = `${p.run}/${p.stage} step ${p.step} task ${p.task}`;
@@ -159,12 +155,7 @@ export class TaskWorker {
    * heartbeats continue); the scores go to the stage's status and evals list.
    */
   private async evaluate(job: Job<unknown>): Promise<EvalResult> {
-    let p: EvalJobPayload;
-    try {
-      p = parseEvalJob(job.data);
-    } catch (err) {
-      throw new UnrecoverableError((err as Error).message);
-    }
+    const p = parseJobData(parseEvalJob, job.data);
     const log = this.o.log.child({ run: p.run, stage: p.stage, step: p.step, job: job.id });
     this.state = 'busy';
     this.current = `${p.run}/${p.stage} eval ${p.task} @${p.step}`;
