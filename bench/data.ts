@@ -10,20 +10,20 @@
  */
 import { join } from 'node:path';
 import { BadSampleCounter } from '../src/data/bad-sample.js';
-import { collateCoarse, collateFine } from '../src/data/collate.js';
-import { dataStageConfig, type DataStageConfig } from '../src/data/data-stage-config.js';
-import { createObjectStore } from '../src/data/object-store.js';
-import { packDataset } from '../src/data/pack-dataset.js';
-import { readCocoDevInput } from '../src/data/pack-sources.js';
-import { prepareSample, type PreparedSample } from '../src/data/prepare-sample.js';
-import { readSamples } from '../src/data/raw-sample.js';
-import { DEFAULT_RETRY } from '../src/data/retry.js';
-import { createRng, hashInts } from '../src/data/rng.js';
-import { parseAnnotations } from '../src/data/sample-annotations.js';
-import { s3ConfigFromEnv } from '../src/data/s3-config.js';
-import { expandShardUrls } from '../src/data/shard-urls.js';
-import { TaskDataLoader } from '../src/data/task-data-loader.js';
-import { defaultTokenizer } from '../src/data/text-tokenizer.js';
+import { collateCoarse, collateFine } from '../src/data/pipeline/collate.js';
+import { dataStageConfig, type DataStageConfig } from '../src/data/pipeline/data-stage-config.js';
+import { createObjectStore } from '../src/storage/object-store.js';
+import { packDataset } from '../src/data/packing/pack-dataset.js';
+import { readCocoDevInput } from '../src/data/packing/pack-sources.js';
+import { prepareSample, type PreparedSample } from '../src/data/pipeline/prepare-sample.js';
+import { readSamples } from '../src/data/webdataset/raw-sample.js';
+import { DEFAULT_RETRY } from '../src/storage/retry.js';
+import { createRng, hashInts } from '../src/data/pipeline/rng.js';
+import { parseAnnotations } from '../src/data/pipeline/sample-annotations.js';
+import { s3ConfigFromEnv } from '../src/storage/s3-config.js';
+import { expandShardUrls } from '../src/data/webdataset/shard-urls.js';
+import { TaskDataLoader } from '../src/data/pipeline/task-data-loader.js';
+import { defaultTokenizer } from '../src/data/pipeline/text-tokenizer.js';
 import { cocoDevDir } from '../test/helpers/coco-dev.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
 
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     ];
     const tokenizer = defaultTokenizer();
     for (const [config, image] of configs) {
-      const plan = { seed: 1, globalBatchSize: batch, tasksPerStep: 1 };
+      const plan = { seed: 1, globalBatch: batch, tasksPerStep: 1 };
       const loader = await TaskDataLoader.open(config, plan, { store });
       await loader.loadTask(1000, 0); // warm-up: sharp's first call, connections
       rows.push(await measure(config.stage, 'ranged (indexed)', image, async () => {

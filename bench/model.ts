@@ -13,7 +13,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, chooseBackend, type BackendName } from '../src/model/backend.js';
-import { applyMlmMasking } from '../src/model/mlm-masking.js';
+import { maskTokens } from '../src/data/pipeline/mlm-mask.js';
+import { createRng } from '../src/data/pipeline/rng.js';
 import type { CoarseBatch, FineBatch } from '../src/model/batch.js';
 import { FiberModel } from '../src/model/fiber-model.js';
 import { lossAndGrads } from '../src/model/loss-and-grads.js';
@@ -56,7 +57,8 @@ function coarseBatch(cfg: FiberModelConfig, b: number, l: number): CoarseBatch {
   const s = cfg.imageSize;
   const inputIds = new Int32Array(b * l).map((_, i) => (i % l === 0 ? 0 : i % l === l - 1 ? 2 : 4 + rng.int(cfg.vocabSize - 5)));
   const attentionMask = new Int32Array(b * l).fill(1);
-  const { mlmInputIds, mlmLabels } = applyMlmMasking(inputIds, attentionMask, 2, { vocabSize: cfg.vocabSize });
+  // MLM as the data path masks (every position but <s> and </s> ordinary; random ids from the whole vocabulary).
+  const { ids: mlmInputIds, labels: mlmLabels } = maskTokens(inputIds, inputIds.map((id) => (id === 0 || id === 2 ? 1 : 0)), cfg.vocabSize - 1, Int32Array.from({ length: cfg.vocabSize }, (_, i) => i), createRng(2));
   return { pixelValues: new Float32Array(b * 3 * s * s).map(() => rng.normal()), inputIds, attentionMask, mlmInputIds, mlmLabels, numSamples: b, imageSize: s, textLength: l };
 }
 

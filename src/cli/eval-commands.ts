@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EVAL_TASKS, type EvalTask } from '../eval/eval-result.js';
+import { EVAL_TASKS, type EvalTask } from '../queue/eval-job.js';
 import { MODEL_PRESET_NAMES } from '../model/model-config.js';
 import type { GlobalOptions } from './program.js';
 import { tokenizerLocation } from './tokenizer-option.js';

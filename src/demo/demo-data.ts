@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { UsageError } from '../errors/index.js';
 import type { DemoOptions } from './demo-options.js';
 
@@ -33,7 +33,7 @@ export async function prepareDemoData(store: ObjectStore, o: DemoOptions, out: s
     }
     return { generated: false, train: base, eval: base, coarseShards: coarse, fineShards: fine, evalCoarseShards: coarse, evalFineShards: fine };
   }
-  const { packShapesDataset } = await import('../data/pack-shapes.js');
+  const { packShapesDataset } = await import('../data/packing/pack-shapes.js');
   const train = join(out, 'data', 'train');
   const held = join(out, 'data', 'eval');
   const t = await packShapesDataset(store, { out: train, count: o.trainImages, seed: o.seed, samplesPerShard: 128 });

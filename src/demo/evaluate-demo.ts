@@ -1,5 +1,6 @@
-import type { ObjectStore } from '../data/object-store.js';
-import { joinUrl, stepDirName } from '../ps/checkpoint-layout.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { stepDirName } from '../ps/checkpoint-layout.js';
+import { joinUrl } from '../storage/url.js';
 import type { DemoData } from './demo-data.js';
 import type { DemoEval } from './demo-summary.js';
 

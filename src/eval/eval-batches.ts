@@ -1,9 +1,9 @@
-import { collateCoarse, collateFine } from '../data/collate.js';
-import type { DataStageConfig } from '../data/data-stage-config.js';
-import type { PreparedSample } from '../data/prepare-sample.js';
-import type { TextTokenizer } from '../data/text-tokenizer.js';
+import { collateCoarse, collateFine } from '../data/pipeline/collate.js';
+import type { DataStageConfig } from '../data/pipeline/data-stage-config.js';
+import type { PreparedSample } from '../data/pipeline/prepare-sample.js';
+import type { TextTokenizer } from '../data/pipeline/text-tokenizer.js';
 import type { CoarseBatch } from '../model/batch.js';
-import { toModelBatch } from '../worker/model-batch.js';
+import { toModelBatch } from '../stage/model-batch.js';
 import type { EvalSkipReason } from './eval-result.js';
 import { groundingPhrases, type GroundingPhrase } from './grounding-phrases.js';
 

@@ -1,6 +1,4 @@
-/** What `fiber eval` measures: zero-shot retrieval (coarse checkpoints) or phrase grounding (fine). */
-export const EVAL_TASKS = ['retrieval', 'grounding'] as const;
-export type EvalTask = (typeof EVAL_TASKS)[number];
+import type { EvalTask } from '../queue/eval-job.js';
 
 /**
  * Why eval left something out, beyond the data layer's bad-sample reasons (BAD_SAMPLE_REASONS),

@@ -1,16 +1,16 @@
 import type { BadSampleCounter } from '../data/bad-sample.js';
-import type { DataStageConfig } from '../data/data-stage-config.js';
-import { mapLimit } from '../data/map-limit.js';
-import type { ObjectStore } from '../data/object-store.js';
-import { prepareSample, type PreparedSample } from '../data/prepare-sample.js';
-import { readSamples } from '../data/raw-sample.js';
-import { createRng, hashInts } from '../data/rng.js';
-import { parseAnnotations, type SampleAnnotations } from '../data/sample-annotations.js';
-import type { TextTokenizer } from '../data/text-tokenizer.js';
+import type { DataStageConfig } from '../data/pipeline/data-stage-config.js';
+import { mapLimit } from '../storage/map-limit.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { prepareSample, type PreparedSample } from '../data/pipeline/prepare-sample.js';
+import { readSamples } from '../data/webdataset/raw-sample.js';
+import { createRng, hashInts } from '../data/pipeline/rng.js';
+import { parseAnnotations, type SampleAnnotations } from '../data/pipeline/sample-annotations.js';
+import type { TextTokenizer } from '../data/pipeline/text-tokenizer.js';
 import type { EvalSkipReason } from './eval-result.js';
 
 export interface EvalSampleOptions {
-  /** The eval stage config (evalDataConfig): decides parsing, image transform and text length. */
+  /** The eval stage config (planStage(...).evalData): decides parsing, image transform and text length. */
   readonly dataConfig: DataStageConfig;
   readonly tokenizer: TextTokenizer;
   /** Stop after this many usable samples. */

@@ -1,13 +1,14 @@
 import { BadSampleCounter } from '../data/bad-sample.js';
-import type { ObjectStore } from '../data/object-store.js';
-import { expandShardUrls } from '../data/shard-urls.js';
-import { checkSameTokenizer, checkTokenizerFitsModel, loadTokenizerWithIdentity } from '../data/tokenizer-identity.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { expandShardUrls } from '../data/webdataset/shard-urls.js';
+import { checkSameTokenizer, checkTokenizerFitsModel, loadTokenizerWithIdentity } from '../data/pipeline/tokenizer-identity.js';
 import { UsageError } from '../errors/index.js';
 import { selectBackend } from '../model/backend.js';
 import { FiberModel } from '../model/fiber-model.js';
 import { toGroundingBatch, toRetrievalBatch, type GroundingBatch } from './eval-batches.js';
-import { evalDataConfig } from './eval-data-config.js';
-import type { EvalProgressFn, EvalResult, EvalSkipReason, EvalTask } from './eval-result.js';
+import { planStage } from '../stage/plan-stage.js';
+import type { EvalTask } from '../queue/eval-job.js';
+import type { EvalProgressFn, EvalResult, EvalSkipReason } from './eval-result.js';
 import { readEvalSamples } from './eval-samples.js';
 import { evaluateGrounding } from './evaluate-grounding.js';
 import { evaluateRetrieval } from './evaluate-retrieval.js';
@@ -57,7 +58,7 @@ export async function evaluateCheckpoint(store: ObjectStore, opts: EvalOptions):
     throw new UsageError(`--task ${opts.task} needs a ${need} checkpoint (${need === 'coarse' ? 'the ITC/ITM heads' : 'the grounding head'}); ${ckpt.resolved} is a ${ckpt.stage} one`, 'fiber.eval.stage', { stage: ckpt.stage });
   }
   const field = opts.tokenizer !== undefined ? '--tokenizer' : 'data.tokenizer';
-  const dataConfig = { ...evalDataConfig(ckpt.config, ckpt.stage), tokenizer: opts.tokenizer ?? ckpt.tokenizer?.location ?? ckpt.config.data.tokenizer };
+  const dataConfig = { ...planStage(ckpt.config, ckpt.stage).evalData, tokenizer: opts.tokenizer ?? ckpt.tokenizer?.location ?? ckpt.config.data.tokenizer };
   const { tokenizer, identity } = await loadTokenizerWithIdentity(dataConfig.tokenizer, store);
   checkTokenizerFitsModel(identity, ckpt.config.model.vocabSize, field);
   checkSameTokenizer(ckpt.tokenizer, identity, ckpt.resolved, field);

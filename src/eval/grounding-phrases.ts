@@ -1,4 +1,4 @@
-import { positiveMap, type Span } from '../data/grounding-targets.js';
+import { positiveMap, type Span } from '../data/pipeline/grounding-targets.js';
 import type { Box } from './box-iou.js';
 
 /*

@@ -1,7 +1,7 @@
 import { parseStoredRunConfig, resolveRunConfig, type RunConfig } from '../config/index.js';
 import { isPresetName } from '../config/presets.js';
-import type { ObjectStore } from '../data/object-store.js';
-import { tokenizerFromMetadata, type TokenizerIdentity } from '../data/tokenizer-identity.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { tokenizerFromMetadata, type TokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
 import { StorageError, UsageError } from '../errors/index.js';
 import type { Stage } from '../model/param-spec.js';
 import { readSafetensors } from '../model/safetensors.js';

@@ -22,7 +22,7 @@ export interface CoarseBatch {
   readonly inputIds: Int32Array;
   /** [B, L] int32: 1 for tokens, 0 for padding. */
   readonly attentionMask: Int32Array;
-  /** [B, L] int32: `inputIds` after MLM corruption (80% <mask>, 10% random, 10% kept); see `applyMlmMasking`. */
+  /** [B, L] int32: `inputIds` after MLM corruption (80% <mask>, 10% random, 10% kept), by the data path (src/data/pipeline/mlm-mask.ts). */
   readonly mlmInputIds: Int32Array;
   /** [B, L] int32: the original id at corrupted positions, MLM_IGNORE (-100) elsewhere. */
   readonly mlmLabels: Int32Array;

@@ -9,7 +9,6 @@ export { initParams, ROBERTA_PAD_ID } from './init-params.js';
 export { FiberModel, checkWeights } from './fiber-model.js';
 export { lossAndGrads, type LossAndGrads } from './loss-and-grads.js';
 export { MLM_IGNORE, ROBERTA_SPECIAL_IDS, isFineBatch, batchShapeProblems, type CoarseBatch, type FineBatch, type ModelBatch } from './batch.js';
-export { applyMlmMasking, type MlmMaskingOptions } from './mlm-masking.js';
 export { readSafetensors, writeSafetensors, type SafeTensor, type SafeDtype, type SafeData } from './safetensors.js';
 export { exportWeights, importWeights } from './weight-io.js';
 export { importPretrained, type PretrainedSource, type PretrainedImport } from './import-pretrained.js';

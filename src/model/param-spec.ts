@@ -37,6 +37,12 @@ export interface ParamSpec {
   readonly clamp?: readonly [number, number];
 }
 
+/**
+ * What the parameter server reads of a ParamSpec (layout, AdamW groups, clamp): a view of the one
+ * declaration above, so the PS and its tests need no model init rules. `trainable` defaults to true.
+ */
+export type ServerParamSpec = Pick<ParamSpec, 'name' | 'shape' | 'group' | 'noDecay' | 'clamp'> & Partial<Pick<ParamSpec, 'trainable'>>;
+
 const N02: ParamInit = { kind: 'normal', std: 0.02 };
 const N01: ParamInit = { kind: 'normal', std: 0.01 };
 const ZERO: ParamInit = { kind: 'const', value: 0 };

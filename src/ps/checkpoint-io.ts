@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { StorageError } from '../errors/index.js';
 import { readSafetensors, writeSafetensors, type SafeData } from '../model/safetensors.js';
 import {
-  CHECKPOINT_FORMAT, joinUrl, LATEST_FILE, MANIFEST_FILE, MODEL_FILE, shardFileName,
+  CHECKPOINT_FORMAT, LATEST_FILE, MANIFEST_FILE, MODEL_FILE, shardFileName,
   type CheckpointFile, type CheckpointManifest,
 } from './checkpoint-layout.js';
-import { numel, type ParamSpec } from './param-spec.js';
-import { shardSlices, type ShardLayout } from './shard-layout.js';
+import { joinUrl } from '../storage/url.js';
+import { numel, type ServerParamSpec } from '../model/param-spec.js';
+import { shardSlices, type ShardLayout } from '../stage/shard-layout.js';
 
 /** A shard's tensors: parameters and (absent in an init checkpoint) the two AdamW moments. */
 export interface ShardTensors {
@@ -24,7 +25,7 @@ const V_PREFIX = 'optimizer.exp_avg_sq.';
  * shape (so a 1-shard checkpoint loads in PyTorch by name); a piece of a split tensor is stored
  * flat as `name@<element offset>`. Moments are stored under `optimizer.exp_avg(_sq).` + the same.
  */
-export function encodeShard(specs: readonly ParamSpec[], layout: ShardLayout, shard: number, t: ShardTensors, step: number): Buffer {
+export function encodeShard(specs: readonly ServerParamSpec[], layout: ShardLayout, shard: number, t: ShardTensors, step: number): Buffer {
   const entries = new Map<string, { shape: readonly number[]; data: SafeData }>();
   for (const sl of shardSlices(layout, specs, shard)) {
     const spec = specs[sl.index]!;
@@ -46,7 +47,7 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /** Write one shard's file into a step directory and describe it for the manifest. */
-export async function writeShardFile(store: ObjectStore, stepDir: string, specs: readonly ParamSpec[], layout: ShardLayout, shard: number, t: ShardTensors, step: number): Promise<CheckpointFile> {
+export async function writeShardFile(store: ObjectStore, stepDir: string, specs: readonly ServerParamSpec[], layout: ShardLayout, shard: number, t: ShardTensors, step: number): Promise<CheckpointFile> {
   const name = shardFileName(shard, layout.numShards);
   const bytes = encodeShard(specs, layout, shard, t, step);
   await store.write(joinUrl(stepDir, name), bytes);
@@ -54,7 +55,7 @@ export async function writeShardFile(store: ObjectStore, stepDir: string, specs:
 }
 
 /** Named weights (PyTorch layout) as one safetensors file: what users load elsewhere. */
-export async function writeModelFile(store: ObjectStore, stepDir: string, specs: readonly ParamSpec[], flat: Float32Array, tensorStarts: readonly number[]): Promise<CheckpointFile> {
+export async function writeModelFile(store: ObjectStore, stepDir: string, specs: readonly ServerParamSpec[], flat: Float32Array, tensorStarts: readonly number[]): Promise<CheckpointFile> {
   const entries = new Map<string, { shape: readonly number[]; data: SafeData }>();
   specs.forEach((spec, i) => entries.set(spec.name, { shape: spec.shape, data: flat.subarray(tensorStarts[i], tensorStarts[i]! + numel(spec.shape)) }));
   const bytes = writeSafetensors(entries, { format: 'pt' });

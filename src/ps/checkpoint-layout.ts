@@ -1,4 +1,8 @@
-import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
+import type { TokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
+import { joinUrl } from '../storage/url.js';
+import type { CheckpointFile } from '../queue/ps-control.js';
+
+export type { CheckpointFile };
 
 /**
  * Where a stage's checkpoints live, under `checkpoint.uri` (s3://bucket/prefix, file:///path or
@@ -13,10 +17,6 @@ import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
  * all there: the manifest appears only after them, the pointer only after the manifest.
  */
 export const CHECKPOINT_FORMAT = 'fiber.checkpoint/v1';
-
-export function joinUrl(base: string, ...parts: string[]): string {
-  return [base.replace(/\/+$/, ''), ...parts].join('/');
-}
 
 export function stageDir(uri: string, run: string, stage: string): string {
   return joinUrl(uri, run, stage);
@@ -33,16 +33,6 @@ export function shardFileName(shard: number, numShards: number): string {
 export const MODEL_FILE = 'model.safetensors';
 export const MANIFEST_FILE = 'manifest.json';
 export const LATEST_FILE = 'latest';
-
-export interface CheckpointFile {
-  readonly name: string;
-  readonly shard: number;
-  /** Flat parameter range [flatStart, flatEnd) the file holds. */
-  readonly flatStart: number;
-  readonly flatEnd: number;
-  readonly bytes: number;
-  readonly sha256: string;
-}
 
 export interface CheckpointManifest {
   readonly format: typeof CHECKPOINT_FORMAT;

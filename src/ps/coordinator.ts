@@ -1,29 +1,30 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseStoredRunConfig, type RunConfig, type StageName } from '../config/index.js';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { Logger } from '../log/logger.js';
-import { metricsKey, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
+import { metricsKey, psKeys, QUEUE_PREFIX, registryKeys, STAGES_QUEUE, TASKS_QUEUE } from '../queue/keys.js';
 import { recordRunError } from '../queue/run-errors.js';
 import { RunRegistry } from '../queue/run-registry.js';
-import type { StageJobPayload } from '../queue/stage-job.js';
+import { parseStageJobEnvelope, type StageJobPayload } from '../queue/stage-job.js';
+import { parseJobData } from '../queue/job-data.js';
 import { openStageQueue } from '../queue/stage-queue.js';
 import { promoteWaitingStage } from '../queue/submit-stage.js';
-import { CHECKPOINT_FORMAT, stageDir, stepDirName, joinUrl, type CheckpointFile, type CheckpointManifest } from './checkpoint-layout.js';
+import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointFile, type CheckpointManifest } from './checkpoint-layout.js';
+import { joinUrl } from '../storage/url.js';
 import { commitCheckpoint, loadFlatRange, readLatest, writeModelFile, writeShardFile } from './checkpoint-io.js';
 import { lrFactor } from './lr-schedule.js';
-import { planLayout, type ShardLayout } from './shard-layout.js';
+import { planStage } from '../stage/plan-stage.js';
+import type { ShardLayout } from '../stage/shard-layout.js';
 import { stageStartWeights } from './stage-init.js';
 import { stageTokenizer, type StageStart } from './stage-tokenizer.js';
-import type { TokenizerIdentity } from '../data/tokenizer-identity.js';
+import type { TokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
 import { isFiberError } from '../errors/index.js';
-import {
-  hashNumbers, pollUntil, psKeys, readShards, savedFiles, taskJobId,
-  type ActiveStage, type SaveRequest, type TaskJobPayload, type TaskResult,
-} from './stage-control.js';
-import type { ParamSpec } from './param-spec.js';
-import { paramSpecs } from '../model/param-spec.js';
-import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../worker/eval-job.js';
+import { hashNumbers, readShards, savedFiles, type ActiveStage, type SaveRequest } from '../queue/ps-control.js';
+import { parseTaskResult, taskJobId, type TaskJobPayload, type TaskResult } from '../queue/task-job.js';
+import { pollUntil } from './poll-until.js';
+import type { ServerParamSpec } from '../model/param-spec.js';
+import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../queue/eval-job.js';
 
 export interface CoordinatorOptions {
   readonly numShards: number;
@@ -56,7 +57,7 @@ class EpochRestart extends Error {}
  * to BullMQ's stalled-job recovery, and the next one resumes from the latest checkpoint too.
  */
 export class Coordinator {
-  private worker: Worker<StageJobPayload, StageResult> | null = null;
+  private worker: Worker<unknown, StageResult> | null = null;
   private readonly tasks: Queue<TaskJobPayload, TaskResult>;
   /** The same tasks queue, for evaluation jobs. */
   private readonly evals: Queue<EvalJobPayload>;
@@ -74,7 +75,7 @@ export class Coordinator {
   }
 
   start(): void {
-    this.worker = new Worker<StageJobPayload, StageResult>(STAGES_QUEUE, (job) => this.process(job), {
+    this.worker = new Worker<unknown, StageResult>(STAGES_QUEUE, (job) => this.process(job), {
       connection: this.o.workerRedis, prefix: QUEUE_PREFIX, concurrency: 1,
       // Initialising fiber-base in JS takes seconds of CPU: keep the lock well above that.
       lockDuration: 120_000,
@@ -92,17 +93,17 @@ export class Coordinator {
     return this.closing;
   }
 
-  private async process(job: Job<StageJobPayload, StageResult>): Promise<StageResult> {
-    const p = job.data;
-    const log = this.o.log.child({ run: p.run, stage: p.stage, job: job.id });
-    if (p.version !== 1) throw new UnrecoverableError(`stage job payload version ${String(p.version)} is not supported by this coordinator`);
+  private async process(job: Job<unknown, StageResult>): Promise<StageResult> {
+    const envelope = parseJobData(parseStageJobEnvelope, job.data);
+    const log = this.o.log.child({ run: envelope.run, stage: envelope.stage, job: job.id });
     let config: RunConfig;
     try {
-      config = parseStoredRunConfig(p.config);
+      config = parseStoredRunConfig(envelope.config);
     } catch (err) {
-      await this.fail(p, `invalid config: ${(err as Error).message}`);
+      await this.fail(envelope, `invalid config: ${(err as Error).message}`);
       throw new UnrecoverableError((err as Error).message);
     }
+    const p: StageJobPayload = { ...envelope, config };
     const now = new Date().toISOString();
     await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'running', { startedAt: now, error: '' });
     try {
@@ -120,15 +121,14 @@ export class Coordinator {
     }
   }
 
-  private async fail(p: StageJobPayload, message: string): Promise<void> {
+  private async fail(p: Pick<StageJobPayload, 'run' | 'stage'>, message: string): Promise<void> {
     await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'failed', { finishedAt: new Date().toISOString(), error: message });
   }
 
   private async runStage(p: StageJobPayload, config: RunConfig, log: Logger): Promise<StageResult> {
     const S = this.o.numShards;
     const stage = p.stage;
-    const specs = paramSpecs(config.model, stage);
-    const layout = planLayout(specs, S);
+    const { specs, layout } = planStage(config, stage, S);
     const dir = stageDir(config.checkpoint.uri, p.run, stage);
 
     let latest = await readLatest(this.o.store, dir);
@@ -170,7 +170,7 @@ export class Coordinator {
     }
   }
 
-  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, tokenizer: TokenizerIdentity, log: Logger): Promise<StageResult> {
+  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, tokenizer: TokenizerIdentity, log: Logger): Promise<StageResult> {
     const S = this.o.numShards;
     const stage: StageName = p.stage;
     const T = config.batch[stage].tasksPerStep;
@@ -277,7 +277,7 @@ export class Coordinator {
     return pollUntil(async () => {
       const jobs = await Promise.all(ids.map((id) => this.tasks.getJob(id)));
       const done = jobs.filter((j) => j?.returnvalue);
-      return done.length === T ? done.map((j) => j!.returnvalue).filter((r) => r.pushed !== 'stale') : undefined;
+      return done.length === T ? done.map((j) => parseTaskResult(j!.returnvalue)).filter((r) => r.pushed !== 'stale') : undefined;
     }, { intervalMs: 5, timeoutMs: 30_000, what: `collecting the results of step ${step}` }).catch((err: Error) => {
       // The step is applied either way; only its progress report goes without losses.
       this.o.log.warn({ run, stage, step, err: err.message }, 'task results missing; progress for this step has no losses');
@@ -297,7 +297,7 @@ export class Coordinator {
   }
 
   /** Ask every shard for its file at `step`, then write the manifest and move `latest`. */
-  private async checkpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, dir: string, active: ActiveStage, step: number, final: boolean, log: Logger): Promise<void> {
+  private async checkpoint(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, dir: string, active: ActiveStage, step: number, final: boolean, log: Logger): Promise<void> {
     const epoch = active.epoch;
     const started = Date.now();
     const name = stepDirName(step);
@@ -333,7 +333,7 @@ export class Coordinator {
     await this.evals.add(EVAL_JOB_NAME, payload, { jobId: evalJobId(p.run, p.stage, step), priority: 10, attempts: 2, removeOnComplete: { age: 86400 }, removeOnFail: { age: 7 * 86400 } });
   }
 
-  private async writeFullCheckpoint(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, flat: Float32Array, step: number, dir: string, tokenizer: TokenizerIdentity): Promise<void> {
+  private async writeFullCheckpoint(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, flat: Float32Array, step: number, dir: string, tokenizer: TokenizerIdentity): Promise<void> {
     const name = stepDirName(step);
     const stepDir = joinUrl(dir, name);
     const files: CheckpointFile[] = [];
@@ -346,7 +346,7 @@ export class Coordinator {
     await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, null, tokenizer));
   }
 
-  private manifest(p: StageJobPayload, config: RunConfig, specs: readonly ParamSpec[], layout: ShardLayout, step: number, files: CheckpointFile[], model: CheckpointFile | null, tokenizer: TokenizerIdentity): CheckpointManifest {
+  private manifest(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, step: number, files: CheckpointFile[], model: CheckpointFile | null, tokenizer: TokenizerIdentity): CheckpointManifest {
     return {
       format: CHECKPOINT_FORMAT, run: p.run, stage: p.stage, step, configHash: p.configHash, config, numShards: layout.numShards,
       totalElements: layout.totalElements, params: specs.map((s) => ({ name: s.name, shape: s.shape })), files, model,
@@ -371,7 +371,8 @@ export function meanLosses(results: readonly TaskResult[]): Record<string, numbe
   const n = results.reduce((a, r) => a + r.samples, 0);
   const out: Record<string, number> = {};
   if (n === 0) return out;
-  for (const r of results) for (const [k, v] of Object.entries(r.lossSums)) out[k] = (out[k] ?? 0) + v;
+  // A NaN loss arrives as null (JSON): it adds 0, as it always has.
+  for (const r of results) for (const [k, v] of Object.entries(r.lossSums)) out[k] = (out[k] ?? 0) + (v ?? 0);
   for (const k of Object.keys(out)) out[k]! /= n;
   return out;
 }

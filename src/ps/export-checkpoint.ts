@@ -1,12 +1,14 @@
 import { parseRunConfig } from '../config/index.js';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { StorageError, UsageError } from '../errors/index.js';
-import { paramSpecs, type Stage } from '../model/param-spec.js';
+import type { Stage } from '../model/param-spec.js';
+import { planStage } from '../stage/plan-stage.js';
 import { writeSafetensors, type SafeData } from '../model/safetensors.js';
 import { loadFlatParams, resolveCheckpoint, sha256 } from './checkpoint-io.js';
-import { joinUrl, MODEL_FILE } from './checkpoint-layout.js';
+import { MODEL_FILE } from './checkpoint-layout.js';
+import { joinUrl } from '../storage/url.js';
 import { copyTokenizerFiles, tokenizerOf, type ExportTokenizer } from './export-tokenizer.js';
-import { numel } from './param-spec.js';
+import { numel } from '../model/param-spec.js';
 
 export const EXPORT_FORMAT = 'fiber.export/v1';
 export const EXPORT_CONFIG_FILE = 'config.json';
@@ -48,7 +50,7 @@ export async function exportCheckpoint(store: ObjectStore, uri: string, outDir: 
   const { stepDir, manifest } = resolved;
   const config = parseRunConfig(manifest.config);
   const stage = manifest.stage as Stage;
-  const specs = paramSpecs(config.model, stage);
+  const { specs } = planStage(config, stage);
   const drift = specs.length !== manifest.params.length
     || specs.some((s, i) => s.name !== manifest.params[i]!.name || numel(s.shape) !== numel(manifest.params[i]!.shape));
   if (drift) throw new StorageError(`${stepDir}: its parameter list is not the ${stage} model of its own config; it was written by another fiber version`, 'fiber.export.params', { stepDir });

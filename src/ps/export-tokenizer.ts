@@ -1,7 +1,7 @@
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { StorageError } from '../errors/index.js';
 import type { CheckpointManifest } from './checkpoint-layout.js';
-import { joinUrl } from './checkpoint-layout.js';
+import { joinUrl } from '../storage/url.js';
 
 /*
  * The tokenizer an export records. Kept apart and read defensively: `data.tokenizer` in the run

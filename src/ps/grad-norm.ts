@@ -1,4 +1,4 @@
-import { CHUNK } from './shard-layout.js';
+import { CHUNK } from '../stage/shard-layout.js';
 
 /**
  * Sum of squares of `grad` per CHUNK-sized piece of the global flat vector, in float64.

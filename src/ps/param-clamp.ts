@@ -1,4 +1,4 @@
-import { numel, type ParamSpec } from './param-spec.js';
+import { numel, type ServerParamSpec } from '../model/param-spec.js';
 
 /**
  * Holds params[start, end) inside [lo, hi], in place. Stored as float32, so the bounds land on
@@ -14,10 +14,10 @@ export function clampRange(params: Float32Array, [lo, hi]: readonly [number, num
 
 /**
  * Clamps every tensor of `flat` (all of a stage's parameters, in spec order) that has a
- * ParamSpec.clamp: a stage start from a checkpoint whose value lies outside is held in range
+ * ServerParamSpec.clamp: a stage start from a checkpoint whose value lies outside is held in range
  * before its first forward, as the reference's clamp before each forward would.
  */
-export function clampToSpecs(specs: readonly ParamSpec[], flat: Float32Array): void {
+export function clampToSpecs(specs: readonly ServerParamSpec[], flat: Float32Array): void {
   let at = 0;
   for (const spec of specs) {
     const n = numel(spec.shape);

@@ -1,5 +1,5 @@
-import type { ObjectStore } from '../data/object-store.js';
-import { tokenizerFromMetadata, type TokenizerIdentity } from '../data/tokenizer-identity.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { tokenizerFromMetadata, type TokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
 import { StorageError } from '../errors/index.js';
 import { readLatest, readManifest } from './checkpoint-io.js';
 

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { FiberError } from '../errors/index.js';
-import { authMac, bodyAsFloat32, encodeFrame, FrameDecoder, MessageType, ProtocolError, type Frame, type PushStatus } from './wire.js';
+import { authMac, bodyAsFloat32, encodeFrame, FrameDecoder, headerProblems, MessageType, ProtocolError, pushAckSchema, type Frame, type PushStatus } from './wire.js';
 
 export interface ShardAddress {
   readonly shard: number;
@@ -87,7 +87,9 @@ export class ShardClient {
   async push(run: string, stage: string, step: number, task: number, samples: number, grad: Float32Array): Promise<PushStatus> {
     const f = await this.request(MessageType.Push, { run, stage, step, task, samples }, grad);
     if (f.type !== MessageType.PushAck) throw this.unexpected(f);
-    return f.header.status as PushStatus;
+    const ack = pushAckSchema.safeParse(f.header);
+    if (!ack.success) throw new FiberError('fiber.ps.protocol', 'runtime', `shard ${this.address.shard}: malformed push acknowledgement: ${headerProblems(ack.error)}`);
+    return ack.data.status;
   }
 
   close(): Promise<void> {

@@ -1,14 +1,15 @@
 import type { Redis } from 'ioredis';
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { Logger } from '../log/logger.js';
-import { paramSpecs } from '../model/param-spec.js';
 import { loadFlatRange, readManifest, writeShardFile } from './checkpoint-io.js';
 import { redisNormExchange } from './norm-exchange.js';
-import { planLayout, shardSize, shardSlices, type ShardLayout } from './shard-layout.js';
+import { planStage } from '../stage/plan-stage.js';
+import { shardSize, shardSlices, type ShardLayout } from '../stage/shard-layout.js';
 import { ShardServer } from './shard-server.js';
 import { ShardState } from './shard-state.js';
-import { psKeys, readJson, SHARD_HEARTBEAT_MS, SHARD_TTL_S, type ActiveStage, type SaveRequest, type ShardRecord } from './stage-control.js';
-import type { ParamSpec } from './param-spec.js';
+import { psKeys } from '../queue/keys.js';
+import { readActiveStage, readSaveRequest, SHARD_HEARTBEAT_MS, SHARD_TTL_S, type ActiveStage, type ShardRecord } from '../queue/ps-control.js';
+import type { ServerParamSpec } from '../model/param-spec.js';
 
 export interface ShardProcessOptions {
   readonly shard: number;
@@ -31,7 +32,7 @@ export interface ShardProcessOptions {
 interface Loaded {
   readonly active: ActiveStage;
   readonly layout: ShardLayout;
-  readonly specs: readonly ParamSpec[];
+  readonly specs: readonly ServerParamSpec[];
   readonly state: ShardState;
   savedStep: number;
 }
@@ -104,7 +105,7 @@ export class ShardProcess {
     if (this.ticking || this.closing) return;
     this.ticking = true;
     try {
-      const active = await readJson<ActiveStage>(this.o.redis, psKeys.active);
+      const active = await readActiveStage(this.o.redis);
       if (!active) {
         if (this.loaded) this.o.log.info({ run: this.loaded.active.run, stage: this.loaded.active.stage }, 'stage ended; slice released');
         this.loaded = null;
@@ -130,8 +131,7 @@ export class ShardProcess {
       this.o.log.error({ expected: active.numShards, mine: this.o.numShards }, 'the active stage was planned for another number of shards; check --shards / FIBER_PS_SHARDS');
       return;
     }
-    const specs = paramSpecs(active.config.model, active.stage);
-    const layout = planLayout(specs, this.o.numShards);
+    const { specs, layout } = planStage(active.config, active.stage, this.o.numShards);
     const lo = layout.shardStarts[this.o.shard]!;
     const hi = layout.shardStarts[this.o.shard + 1]!;
     const manifest = await readManifest(this.o.store, active.loadFrom);
@@ -155,7 +155,7 @@ export class ShardProcess {
   }
 
   private async maybeSave(l: Loaded): Promise<void> {
-    const req = await readJson<SaveRequest>(this.o.redis, psKeys.save(l.active.epoch));
+    const req = await readSaveRequest(this.o.redis, l.active.epoch);
     if (!req || req.step <= l.savedStep) return;
     await l.state.idle();
     if (l.state.version !== req.step) return; // the coordinator asks only at a step boundary; wait for it

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { ShardState } from './shard-state.js';
-import { bodyAsFloat32, encodeFrame, encodeFrameHead, FrameDecoder, macMatches, MessageType, ProtocolError, PROTOCOL_VERSION, type Frame } from './wire.js';
+import { bodyAsFloat32, encodeFrame, encodeFrameHead, FrameDecoder, headerProblems, macMatches, MessageType, ProtocolError, PROTOCOL_VERSION, pullHeaderSchema, pushHeaderSchema, type Frame } from './wire.js';
 
 export interface ShardServerOptions {
   readonly shard: number;
@@ -124,8 +124,9 @@ export class ShardServer {
       return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.no_stage', message: `shard ${this.o.shard} is not serving ${String(h.run)}/${String(h.stage)}` });
     }
     if (frame.type === MessageType.Pull) {
-      const version = Number(h.version);
-      const timeoutMs = Number(h.timeoutMs ?? 60_000);
+      const pull = pullHeaderSchema.safeParse(h);
+      if (!pull.success) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.bad_pull', message: `malformed pull header: ${headerProblems(pull.error)}` });
+      const { version, timeoutMs } = pull.data;
       const gone = () => this.send(socket, MessageType.Error, { id, code: 'fiber.ps.stale_version', message: `version ${version} is gone; shard is at ${state.version}`, current: state.version });
       if (state.version > version && !state.paramsAt(version)) return gone();
       // Waits for the first piece of the version only: the rest streams out as AdamW makes it.
@@ -141,7 +142,9 @@ export class ShardServer {
       this.stats.pushes++;
       this.stats.pushBytes += frame.body.length;
       try {
-        const status = state.push(Number(h.step), Number(h.task), Number(h.samples), bodyAsFloat32(frame.body));
+        const push = pushHeaderSchema.safeParse(h);
+        if (!push.success) throw new Error(`malformed push header: ${headerProblems(push.error)}`);
+        const status = state.push(push.data.step, push.data.task, push.data.samples, bodyAsFloat32(frame.body));
         decoder.release(frame.body); // push() keeps no reference to it
         return this.send(socket, MessageType.PushAck, { id, status, version: state.version });
       } catch (err) {

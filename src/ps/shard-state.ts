@@ -3,8 +3,9 @@ import { fastestAdamW } from './adamw-simd.js';
 import { clipScale, foldWithSquareSums, globalNorm } from './grad-norm.js';
 import { lrFactor } from './lr-schedule.js';
 import { clampRange } from './param-clamp.js';
-import { lrMultiplier, type ParamSpec } from './param-spec.js';
-import type { TensorSlice } from './shard-layout.js';
+import { lrMultiplier } from './lr-multiplier.js';
+import { type ServerParamSpec } from '../model/param-spec.js';
+import type { TensorSlice } from '../stage/shard-layout.js';
 import type { PushStatus } from './wire.js';
 
 /** Exchanges this shard's chunk norms for step v and returns every shard's, in shard order. */
@@ -28,7 +29,7 @@ export interface ShardStageState {
   readonly expAvg: Float32Array;
   readonly expAvgSq: Float32Array;
   readonly slices: readonly TensorSlice[];
-  readonly specs: readonly ParamSpec[];
+  readonly specs: readonly ServerParamSpec[];
   readonly optimizer: OptimizerConfig;
 }
 

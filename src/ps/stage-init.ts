@@ -1,11 +1,11 @@
-import type { ObjectStore } from '../data/object-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import type { RunConfig, StageName } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { initParams } from '../model/init-params.js';
-import { paramSpecs } from '../model/param-spec.js';
 import { loadNamedWeights } from './checkpoint-io.js';
 import { clampToSpecs } from './param-clamp.js';
-import { numel, type ParamSpec } from './param-spec.js';
+import { numel, type ParamSpec } from '../model/param-spec.js';
+import { planStage } from '../stage/plan-stage.js';
 
 export interface InitReport {
   /** Tensors taken from the init checkpoint. */
@@ -21,8 +21,8 @@ export interface InitReport {
  * from `init` when given. Shared tensors (backbones and fusion, reference §3.5) carry over; the
  * rest is reported, so a user sees what a coarse -> fine start kept and what it dropped.
  */
-export async function stageStartWeights(config: RunConfig, stage: StageName, init: string | null, store: ObjectStore, log: Logger): Promise<{ specs: ParamSpec[]; flat: Float32Array; report: InitReport }> {
-  const specs = paramSpecs(config.model, stage);
+export async function stageStartWeights(config: RunConfig, stage: StageName, init: string | null, store: ObjectStore, log: Logger): Promise<{ specs: readonly ParamSpec[]; flat: Float32Array; report: InitReport }> {
+  const { specs, layout } = planStage(config, stage);
   const seeded = initParams(config.model, stage, config.seed);
   const fresh: string[] = [];
   let dropped: string[] = [];
@@ -42,12 +42,8 @@ export async function stageStartWeights(config: RunConfig, stage: StageName, ini
       }
     }
   }
-  const flat = new Float32Array(specs.reduce((n, s) => n + numel(s.shape), 0));
-  let at = 0;
-  for (const spec of specs) {
-    flat.set(seeded.get(spec.name)!, at);
-    at += numel(spec.shape);
-  }
+  const flat = new Float32Array(layout.totalElements);
+  specs.forEach((spec, i) => flat.set(seeded.get(spec.name)!, layout.tensorStarts[i]));
   clampToSpecs(specs, flat);
   return { specs, flat, report: { loaded, fresh, dropped } };
 }

@@ -1,6 +1,6 @@
 import type { RunConfig } from '../config/index.js';
-import type { ObjectStore } from '../data/object-store.js';
-import { checkSameTokenizer, checkTokenizerFitsModel, loadTokenizerWithIdentity, type TokenizerIdentity } from '../data/tokenizer-identity.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { checkSameTokenizer, checkTokenizerFitsModel, loadTokenizerWithIdentity, type TokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
 import type { CheckpointManifest } from './checkpoint-layout.js';
 import { recordedTokenizer } from './recorded-tokenizer.js';
 

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 
 /**
  * The parameter server's binary framing. Every message is one frame (little-endian):
@@ -217,4 +218,32 @@ export function macMatches(token: string, nonce: string, mac: unknown): boolean 
   const expected = Buffer.from(authMac(token, nonce), 'hex');
   const given = Buffer.from(mac, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * The JSON headers of the two requests a shard serves, parsed where the shard reads them (the
+ * framing above only guarantees a JSON object). The body of a push is the gradient slice.
+ */
+export const pullHeaderSchema = z.object({
+  id: z.number(),
+  run: z.string(),
+  stage: z.string(),
+  version: z.number().int().nonnegative(),
+  timeoutMs: z.number().nonnegative().default(60_000),
+});
+export const pushHeaderSchema = z.object({
+  id: z.number(),
+  run: z.string(),
+  stage: z.string(),
+  step: z.number().int().nonnegative(),
+  task: z.number().int().nonnegative(),
+  samples: z.number().int().nonnegative(),
+});
+
+/** A shard's answer to a push: whether the contribution counted (PushStatus). */
+export const pushAckSchema = z.object({ id: z.number(), status: z.enum(['accepted', 'duplicate', 'stale']), version: z.number() });
+
+/** The schema's issues in one line, for an Error frame. */
+export function headerProblems(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(header)'}: ${i.message}`).join('; ');
 }

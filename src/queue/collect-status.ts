@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { RunConfig } from '../config/index.js';
 import { STAGE_NAMES } from '../config/index.js';
-import type { RunRecord, RunRegistry, StageRecord, StageState } from './run-registry.js';
+import { registeredConfig, type RunRecord, type RunRegistry, type StageRecord, type StageState } from './run-registry.js';
 import type { RunErrorEntry } from './run-errors.js';
 import { STATUS_SCHEMA, type QueueCounts, type RunStatus, type StageStatus, type StatusReport } from './status-report.js';
 
@@ -47,7 +47,13 @@ async function counts(queue: Queue): Promise<QueueCounts> {
 }
 
 export function runStatus(record: RunRecord, errors: readonly RunErrorEntry[] = []): RunStatus {
-  const config = JSON.parse(record.configJson) as Partial<RunConfig>;
+  // Status shows every run, even one whose stored config no longer validates (then without totals).
+  let config: RunConfig | null = null;
+  try {
+    config = registeredConfig(record);
+  } catch {
+    config = null;
+  }
   const stages = STAGE_NAMES.flatMap((name) => {
     const s = record.stages[name];
     return s ? [stageStatus(s, config)] : [];
@@ -55,7 +61,7 @@ export function runStatus(record: RunRecord, errors: readonly RunErrorEntry[] = 
   return {
     name: record.name,
     state: runState(record, stages),
-    preset: config.preset ?? 'unknown',
+    preset: config?.preset ?? 'unknown',
     configHash: record.configHash,
     createdAt: record.createdAt,
     cancelledAt: record.cancelledAt,
@@ -64,9 +70,9 @@ export function runStatus(record: RunRecord, errors: readonly RunErrorEntry[] = 
   };
 }
 
-function stageStatus(s: StageRecord, config: Partial<RunConfig>): StageStatus {
-  const totalSteps = config.optimizer?.[s.stage]?.totalSteps ?? 0;
-  const globalBatch = config.batch?.[s.stage]?.globalBatch ?? 0;
+function stageStatus(s: StageRecord, config: RunConfig | null): StageStatus {
+  const totalSteps = config?.optimizer[s.stage].totalSteps ?? 0;
+  const globalBatch = config?.batch[s.stage].globalBatch ?? 0;
   const step = num(s.fields.step);
   const samplesPerSec = num(s.fields.samplesPerSec);
   const running = s.state === 'running';

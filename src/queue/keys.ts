@@ -45,3 +45,22 @@ export const RUN_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export function stageJobId(run: string, stage: StageName, configHash: string): string {
   return `${run}.${stage}.${configHash}`;
 }
+
+/** The parameter server's control records (ps-control.ts describes each). */
+export const psKeys = {
+  shard: (i: number) => `fiber:ps:shard:${i}`,
+  active: 'fiber:ps:active',
+  /** Global sequence of epoch ids. */
+  epochSeq: 'fiber:ps:epoch-seq',
+  /** How many epochs a stage took (1 + restarts). */
+  epochCounter: (run: string, stage: string) => `fiber:ps:epochs:${run}:${stage}`,
+  epoch: (e: string) => `fiber:ps:epoch:${e}`,
+  ready: (e: string) => `fiber:ps:epoch:${e}:ready`,
+  version: (e: string) => `fiber:ps:epoch:${e}:version`,
+  save: (e: string) => `fiber:ps:epoch:${e}:save`,
+  saved: (e: string, step: number) => `fiber:ps:epoch:${e}:saved:${step}`,
+  preempt: (e: string) => `fiber:ps:epoch:${e}:preempt`,
+} as const;
+
+/** LIST of a run's recent problems, newest first, capped (run-errors.ts). */
+export const errorsKey = (run: string) => `fiber:errors:${run}`;

@@ -1,20 +1,21 @@
+import { z } from 'zod';
 import type { Redis } from 'ioredis';
 import { redactText } from '../log/redact.js';
+import { errorsKey } from './keys.js';
 
-/** LIST of a run's recent problems, newest first, capped: what `fiber status` shows as "last errors". */
-export const errorsKey = (run: string) => `fiber:errors:${run}`;
 
 /** How many problems a run keeps. */
 export const RUN_ERRORS_KEPT = 20;
 
-export interface RunErrorEntry {
+const runErrorSchema = z.object({
   /** ISO time. */
-  readonly at: string;
-  readonly stage: string;
+  at: z.string(),
+  stage: z.string(),
   /** Who saw it: `coordinator` or `worker <id>`. */
-  readonly source: string;
-  readonly message: string;
-}
+  source: z.string(),
+  message: z.string(),
+}).readonly();
+export type RunErrorEntry = z.output<typeof runErrorSchema>;
 
 /**
  * Record a problem of a run (a failed task attempt, a stage restart, a failed stage). Messages
@@ -30,8 +31,8 @@ export async function readRunErrors(redis: Redis, run: string, n: number): Promi
   const raw = await redis.lrange(errorsKey(run), 0, n - 1);
   return raw.flatMap((l) => {
     try {
-      const e = JSON.parse(l) as RunErrorEntry;
-      return typeof e.message === 'string' ? [e] : [];
+      const e = runErrorSchema.safeParse(JSON.parse(l));
+      return e.success ? [e.data] : [];
     } catch {
       return [];
     }

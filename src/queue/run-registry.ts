@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { readRunErrors, type RunErrorEntry } from './run-errors.js';
-import type { StageName } from '../config/index.js';
-import { STAGE_NAMES } from '../config/index.js';
+import { parseStoredRunConfig, STAGE_NAMES, type RunConfig, type StageName } from '../config/index.js';
 import { registryKeys, WORKERS_KEY } from './keys.js';
 import type { WorkerStatus } from './status-report.js';
+import { parseWorkerRecord } from './worker-record.js';
 
 /** Life of a stage. `waiting`: a fine stage held until its run's coarse stage completes. */
 export const STAGE_STATES = ['waiting', 'queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -163,12 +163,8 @@ export class RunRegistry {
   async workers(): Promise<WorkerStatus[]> {
     const h = await this.redis.hgetall(WORKERS_KEY);
     return Object.values(h).flatMap((v) => {
-      try {
-        const w = JSON.parse(v) as WorkerStatus;
-        return [{ id: w.id, host: w.host, backend: w.backend, state: w.state, task: w.task ?? null, tasksDone: w.tasksDone ?? 0, lastHeartbeat: w.lastHeartbeat }];
-      } catch {
-        return [];
-      }
+      const w = parseWorkerRecord(v);
+      return w ? [{ id: w.id, host: w.host, backend: w.backend, state: w.state, task: w.task, tasksDone: w.tasksDone, lastHeartbeat: w.lastHeartbeat }] : [];
     });
   }
 
@@ -176,6 +172,11 @@ export class RunRegistry {
     const records = await Promise.all((await this.names(limit)).map((n) => this.get(n)));
     return records.filter((r): r is RunRecord => r !== null);
   }
+}
+
+/** A run's config as registered (canonical JSON), validated again: a RunConfig, never a cast. */
+export function registeredConfig(record: RunRecord): RunConfig {
+  return parseStoredRunConfig(JSON.parse(record.configJson));
 }
 
 function toStageRecord(stage: StageName, h: Record<string, string>): StageRecord {

@@ -2,7 +2,7 @@ import type { RunConfig, StageName } from '../config/index.js';
 import { canonicalJson } from '../config/index.js';
 import { RunStateError } from '../errors/index.js';
 import { stageJobId } from './keys.js';
-import type { RunRegistry, StageRecord } from './run-registry.js';
+import { registeredConfig, type RunRegistry, type StageRecord } from './run-registry.js';
 import { STAGE_JOB_OPTIONS, type StageQueue } from './stage-queue.js';
 import { STAGE_JOB_VERSION, type StageJobPayload } from './stage-job.js';
 
@@ -96,7 +96,7 @@ export async function promoteWaitingStage(registry: RunRegistry, queue: StageQue
   const fine = record?.stages.fine;
   const coarse = record?.stages.coarse;
   if (!record || record.cancelledAt || !fine || fine.state !== 'waiting' || coarse?.state !== 'completed' || !coarse.checkpoint) return false;
-  const config = JSON.parse(record.configJson) as RunConfig;
+  const config = registeredConfig(record);
   await addStageJob(queue, run, 'fine', record.configHash, config, coarse.checkpoint, new Date(fine.submittedAt));
   return registry.transition(run, 'fine', ['waiting'], 'queued', { init: coarse.checkpoint });
 }

@@ -1,15 +1,15 @@
 import { parentPort } from 'node:worker_threads';
 import type { RunConfig, StageName } from '../config/index.js';
-import { createObjectStore } from '../data/object-store.js';
-import { s3ConfigFromEnv } from '../data/s3-config.js';
-import { DEFAULT_RETRY } from '../data/retry.js';
-import { TaskDataLoader } from '../data/task-data-loader.js';
-import { checkTokenizerFitsModel, tokenizerIdentity } from '../data/tokenizer-identity.js';
-import { hashInts } from '../data/rng.js';
+import { createObjectStore } from '../storage/object-store.js';
+import { s3ConfigFromEnv } from '../storage/s3-config.js';
+import { DEFAULT_RETRY } from '../storage/retry.js';
+import { TaskDataLoader } from '../data/pipeline/task-data-loader.js';
+import { checkTokenizerFitsModel, tokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
+import { hashInts } from '../data/pipeline/rng.js';
 import { isFiberError } from '../errors/index.js';
 import type { FromCompute, ToCompute } from './compute-protocol.js';
-import { toModelBatch } from './model-batch.js';
-import { toDataConfig } from './to-data-config.js';
+import { toModelBatch } from '../stage/model-batch.js';
+import { planStage } from '../stage/plan-stage.js';
 
 /*
  * The compute thread: owns TensorFlow.js, the model's weights and the data loader. One task at a
@@ -26,10 +26,10 @@ interface StageSetup {
   readonly stage: StageName;
   readonly model: Model;
   readonly loader: TaskDataLoader;
-  readonly sizes: number[];
-  readonly offsets: number[];
+  /** Flat start of each tensor (the stage plan's layout) and the flat length. */
+  readonly offsets: readonly number[];
   readonly total: number;
-  readonly trainable: boolean[];
+  readonly microBatch: number;
 }
 
 const port = parentPort!;
@@ -63,24 +63,14 @@ async function handle(msg: ToCompute): Promise<void> {
 
 async function prepare(key: string, config: RunConfig, stage: StageName): Promise<StageSetup> {
   const { FiberModel } = await import('../model/fiber-model.js');
-  const { paramSpecs, numel } = await import('../model/param-spec.js');
-  const specs = paramSpecs(config.model, stage);
-  const sizes = specs.map((s) => numel(s.shape));
-  const offsets: number[] = [];
-  let total = 0;
-  for (const n of sizes) {
-    offsets.push(total);
-    total += n;
-  }
+  const plan = planStage(config, stage);
   // Weights arrive with the first task; seeded ones fill the model until then.
   const model = FiberModel.init(config.model, stage, config.seed);
   const store = createObjectStore({ s3: s3ConfigFromEnv(process.env), retry: DEFAULT_RETRY });
-  const loader = await TaskDataLoader.open(toDataConfig(config, stage), {
-    seed: config.seed, globalBatchSize: config.batch[stage].globalBatch, tasksPerStep: config.batch[stage].tasksPerStep,
-  }, { store });
+  const loader = await TaskDataLoader.open(plan.data, plan.samplePlan, { store });
   // The coordinator checked this at stage start; a file changed since then must not reach the model.
   checkTokenizerFitsModel(tokenizerIdentity(loader.tokenizer, config.data.tokenizer), config.model.vocabSize);
-  return { key, config, stage, model, loader, sizes, offsets, total, trainable: specs.map((s) => s.trainable) };
+  return { key, config, stage, model, loader, offsets: plan.layout.tensorStarts, total: plan.layout.totalElements, microBatch: plan.microBatch };
 }
 
 async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>): Promise<FromCompute> {
@@ -88,7 +78,7 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
   const { lossAndGrads } = await import('../model/loss-and-grads.js');
   if (msg.params) {
     const weights = new Map<string, Float32Array>();
-    s.model.specs.forEach((spec, i) => weights.set(spec.name, msg.params!.subarray(s.offsets[i], s.offsets[i]! + s.sizes[i]!)));
+    s.model.specs.forEach((spec, i) => weights.set(spec.name, msg.params!.subarray(s.offsets[i], s.offsets[i + 1] ?? s.total)));
     s.model.setParams(weights);
   }
   const grad = new Float32Array(s.total);
@@ -96,7 +86,7 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
   const skipped: Record<string, number> = {};
   let samples = 0;
   let micro = 0;
-  for await (const batch of s.loader.microBatches(msg.step, msg.task, s.config.batch[s.stage].microBatch)) {
+  for await (const batch of s.loader.microBatches(msg.step, msg.task, s.microBatch)) {
     for (const [k, n] of Object.entries(batch.skipped)) skipped[k] = (skipped[k] ?? 0) + Number(n ?? 0);
     const index = micro++;
     if (batch.numSamples === 0) continue;

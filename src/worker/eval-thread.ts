@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createObjectStore } from '../data/object-store.js';
-import { DEFAULT_RETRY } from '../data/retry.js';
-import { s3ConfigFromEnv } from '../data/s3-config.js';
+import { createObjectStore } from '../storage/object-store.js';
+import { DEFAULT_RETRY } from '../storage/retry.js';
+import { s3ConfigFromEnv } from '../storage/s3-config.js';
 import { evaluateCheckpoint } from '../eval/evaluate-checkpoint.js';
-import type { EvalJobPayload } from './eval-job.js';
+import type { EvalJobPayload } from '../queue/eval-job.js';
 
 /*
  * One evaluation off the worker's main thread (TensorFlow.js computes synchronously; the main

@@ -4,15 +4,17 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { FiberError, isFiberError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
-import { paramSpecs } from '../model/param-spec.js';
 import { QUEUE_PREFIX, TASKS_QUEUE, WORKERS_KEY } from '../queue/keys.js';
 import { recordRunError } from '../queue/run-errors.js';
-import { numel } from '../ps/param-spec.js';
 import { ShardClient } from '../ps/shard-client.js';
-import { planLayout, type ShardLayout } from '../ps/shard-layout.js';
-import { psKeys, readJson, readShards, type ActiveStage, type ShardRecord, type TaskJobPayload, type TaskResult } from '../ps/stage-control.js';
+import { planStage } from '../stage/plan-stage.js';
+import type { ShardLayout } from '../stage/shard-layout.js';
+import { readActiveStage, readShards, type ActiveStage, type ShardRecord } from '../queue/ps-control.js';
+import { parseTaskJob, type TaskJobPayload, type TaskResult } from '../queue/task-job.js';
+import { EVAL_JOB_NAME, parseEvalJob, recordEval } from '../queue/eval-job.js';
+import type { WorkerRecord } from '../queue/worker-record.js';
+import { parseJobData } from '../queue/job-data.js';
 import { ComputeClient } from './compute-client.js';
-import { EVAL_JOB_NAME, recordEval, type EvalJobPayload } from './eval-job.js';
 import type { EvalResult } from '../eval/eval-result.js';
 
 export interface TaskWorkerOptions {
@@ -28,17 +30,6 @@ export interface TaskWorkerOptions {
   readonly stalledIntervalMs?: number;
   /** How long a pull waits for the shards to reach the task's version. @defaultValue 600000 */
   readonly pullTimeoutMs?: number;
-}
-
-export interface WorkerRecord {
-  readonly id: string;
-  readonly host: string;
-  readonly pid: number;
-  readonly backend: string;
-  readonly state: 'starting' | 'idle' | 'busy' | 'draining' | 'stopped';
-  readonly task: string | null;
-  readonly tasksDone: number;
-  readonly lastHeartbeat: string;
 }
 
 
@@ -57,7 +48,7 @@ interface Connected {
  * which the shards count once.
  */
 export class TaskWorker {
-  private worker: Worker<TaskJobPayload | EvalJobPayload, TaskResult | EvalResult> | null = null;
+  private worker: Worker<unknown, TaskResult | EvalResult> | null = null;
   private readonly compute = new ComputeClient();
   private conn: Connected | null = null;
   private version: { key: string; step: number } | null = null;
@@ -74,7 +65,7 @@ export class TaskWorker {
   constructor(private readonly o: TaskWorkerOptions) {}
 
   start(): void {
-    this.worker = new Worker<TaskJobPayload | EvalJobPayload, TaskResult | EvalResult>(TASKS_QUEUE, (job) => (job.name === EVAL_JOB_NAME ? this.evaluate(job as Job<EvalJobPayload>) : this.process(job as Job<TaskJobPayload>)), {
+    this.worker = new Worker<unknown, TaskResult | EvalResult>(TASKS_QUEUE, (job) => (job.name === EVAL_JOB_NAME ? this.evaluate(job) : this.process(job)), {
       connection: this.o.workerRedis, prefix: QUEUE_PREFIX, concurrency: 1,
       lockDuration: this.o.lockDurationMs ?? 30_000, stalledInterval: this.o.stalledIntervalMs ?? 30_000, maxStalledCount: 100,
     });
@@ -111,10 +102,9 @@ export class TaskWorker {
     }
   }
 
-  private async process(job: Job<TaskJobPayload, TaskResult>): Promise<TaskResult> {
-    const p = job.data;
+  private async process(job: Job<unknown>): Promise<TaskResult> {
+    const p = parseJobData(parseTaskJob, job.data);
     const log = this.o.log.child({ run: p.run, stage: p.stage, step: p.step, task: p.task, job: job.id });
-    if (p.version !== 1) throw new UnrecoverableError(`task payload version ${String(p.version)} is not supported by this worker`);
     this.state = 'busy';
     this.current = `${p.run}/${p.stage} step ${p.step} task ${p.task}`;
     void this.heartbeat();
@@ -122,7 +112,7 @@ export class TaskWorker {
     let outcome: 'ok' | 'stale' | 'error' = 'error';
     let skipped: Readonly<Record<string, number>> = {};
     try {
-      const active = await readJson<ActiveStage>(this.o.redis, psKeys.active);
+      const active = await readActiveStage(this.o.redis);
       if (!active || active.run !== p.run || active.stage !== p.stage) {
         // The stage is over (or another one runs): this task's step was applied or abandoned.
         return this.result('stale', 0);
@@ -164,8 +154,8 @@ export class TaskWorker {
    * An in-training evaluation of a checkpoint, in its own thread (like compute, so locks and
    * heartbeats continue); the scores go to the stage's status and evals list.
    */
-  private async evaluate(job: Job<EvalJobPayload>): Promise<EvalResult> {
-    const p = job.data;
+  private async evaluate(job: Job<unknown>): Promise<EvalResult> {
+    const p = parseJobData(parseEvalJob, job.data);
     const log = this.o.log.child({ run: p.run, stage: p.stage, step: p.step, job: job.id });
     this.state = 'busy';
     this.current = `${p.run}/${p.stage} eval ${p.task} @${p.step}`;
@@ -219,9 +209,7 @@ export class TaskWorker {
     if (this.conn && this.conn.key === key && lives.every((l, i) => l === this.conn!.lives[i])) return this.conn;
     this.dropConnections();
     if (shards.some((s) => s === null)) throw new FiberError('fiber.ps.unreachable', 'runtime', 'not every parameter-server shard is registered');
-    const specs = paramSpecs(active.config.model, active.stage);
-    const layout = planLayout(specs, active.numShards);
-    if (layout.totalElements !== specs.reduce((n, s) => n + numel(s.shape), 0)) throw new Error('layout mismatch');
+    const { layout } = planStage(active.config, active.stage, active.numShards);
     const clients = await Promise.all((shards as ShardRecord[]).map((s) => ShardClient.connect({ shard: s.shard, host: s.host, port: s.port }, this.o.token)));
     this.conn = { key, lives, clients, layout };
     this.version = null;

@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import sharp from 'sharp';
-import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
-import { s3ConfigFromEnv } from '../../src/data/s3-config.js';
-import { DEFAULT_RETRY } from '../../src/data/retry.js';
-import { indexUrlFor } from '../../src/data/shard-index.js';
+import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
+import { s3ConfigFromEnv } from '../../src/storage/s3-config.js';
+import { DEFAULT_RETRY } from '../../src/storage/retry.js';
+import { indexUrlFor } from '../../src/data/webdataset/shard-index.js';
 import { cocoDevDir, repoRoot } from '../helpers/coco-dev.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { renderEvalResult } from '../../src/cli/render-eval.js';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import type { EvalResult } from '../../src/eval/eval-result.js';
 import { retrievalChance, retrievalScores } from '../../src/eval/retrieval-scores.js';
 import { runFiber } from '../helpers/cli.js';

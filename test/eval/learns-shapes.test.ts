@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunConfig } from '../../src/config/index.js';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import { prepareDemoData, type DemoData } from '../../src/demo/demo-data.js';
 import { DEMO_DEFAULTS } from '../../src/demo/demo-options.js';
 import { demoConfig } from '../../src/demo/run-demo.js';

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveRunConfig } from '../../src/config/index.js';
-import type { ObjectStore } from '../../src/data/object-store.js';
-import { packDataset } from '../../src/data/pack-dataset.js';
-import { readCocoDevInput } from '../../src/data/pack-sources.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
+import { packDataset } from '../../src/data/packing/pack-dataset.js';
+import { readCocoDevInput } from '../../src/data/packing/pack-sources.js';
 import { initParams } from '../../src/model/init-params.js';
 import { MODEL_PRESETS, type ModelPresetName } from '../../src/model/model-config.js';
 import { paramSpecs, type Stage } from '../../src/model/param-spec.js';
 import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointManifest } from '../../src/ps/checkpoint-layout.js';
 import { commitCheckpoint, writeShardFile } from '../../src/ps/checkpoint-io.js';
-import { planLayout } from '../../src/ps/shard-layout.js';
+import { planLayout } from '../../src/stage/shard-layout.js';
 
 /** Shard patterns of a packed coco-dev subset and how many samples of each kind went in. */
 export interface PackedSubset {

@@ -1,16 +1,16 @@
 import type { RunConfig, StageName } from '../../src/config/index.js';
-import type { ObjectStore } from '../../src/data/object-store.js';
-import { hashInts } from '../../src/data/rng.js';
-import { TaskDataLoader } from '../../src/data/task-data-loader.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
+import { hashInts } from '../../src/data/pipeline/rng.js';
+import { TaskDataLoader } from '../../src/data/pipeline/task-data-loader.js';
 import { FiberModel } from '../../src/model/fiber-model.js';
 import { initParams } from '../../src/model/init-params.js';
 import { lossAndGrads } from '../../src/model/loss-and-grads.js';
-import { numel, paramSpecs } from '../../src/model/param-spec.js';
+import { numel } from '../../src/model/param-spec.js';
 import { localNormExchange } from '../../src/ps/norm-exchange.js';
-import { planLayout, shardSlices } from '../../src/ps/shard-layout.js';
+import { shardSlices } from '../../src/stage/shard-layout.js';
+import { planStage } from '../../src/stage/plan-stage.js';
 import { ShardState } from '../../src/ps/shard-state.js';
-import { toModelBatch } from '../../src/worker/model-batch.js';
-import { toDataConfig } from '../../src/worker/to-data-config.js';
+import { toModelBatch } from '../../src/stage/model-batch.js';
 
 export interface LocalTrainResult {
   readonly weights: Map<string, Float32Array>;
@@ -28,10 +28,10 @@ export interface LocalTrainResult {
  * `init`: weights to start from by name (the fine stage takes the coarse weights it shares).
  */
 export async function trainLocally(config: RunConfig, stage: StageName, store: ObjectStore, init?: ReadonlyMap<string, Float32Array>): Promise<LocalTrainResult> {
-  const specs = paramSpecs(config.model, stage);
+  const plan = planStage(config, stage);
+  const { specs, layout } = plan;
   const weights = initParams(config.model, stage, config.seed);
   for (const [name, w] of init ?? []) if (weights.get(name)?.length === w.length) weights.set(name, w.slice());
-  const layout = planLayout(specs, 1);
   const offsets = layout.tensorStarts;
   const total = layout.totalElements;
   const flat = new Float32Array(total);
@@ -44,7 +44,7 @@ export async function trainLocally(config: RunConfig, stage: StageName, store: O
   }, localNormExchange(1)(0));
   const model = new FiberModel(config.model, stage, weights);
   const batch = config.batch[stage];
-  const loader = await TaskDataLoader.open(toDataConfig(config, stage), { seed: config.seed, globalBatchSize: batch.globalBatch, tasksPerStep: batch.tasksPerStep }, { store });
+  const loader = await TaskDataLoader.open(plan.data, plan.samplePlan, { store });
   const losses: Array<Record<string, number>> = [];
   try {
     for (let step = 0; step < opt.totalSteps; step++) {

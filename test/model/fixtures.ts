@@ -1,5 +1,5 @@
-import { applyMlmMasking } from '../../src/model/mlm-masking.js';
-import type { CoarseBatch, FineBatch } from '../../src/model/batch.js';
+import { maskTokens } from '../../src/data/pipeline/mlm-mask.js';
+import { ROBERTA_SPECIAL_IDS, type CoarseBatch, type FineBatch } from '../../src/model/batch.js';
 import { MODEL_PRESETS, type FiberModelConfig } from '../../src/model/model-config.js';
 import { SeededRng } from '../../src/model/seeded-rng.js';
 
@@ -22,8 +22,21 @@ export function makeCoarseBatch(config: FiberModelConfig, b: number, l: number, 
     inputIds[i * l + len - 1] = 2;
     attentionMask.fill(1, i * l, i * l + len);
   }
-  const { mlmInputIds, mlmLabels } = applyMlmMasking(inputIds, attentionMask, seed + 1, { vocabSize: config.vocabSize, probability: maskProb, maskId: config.vocabSize - 1 });
+  const { mlmInputIds, mlmLabels } = maskBatch(inputIds, attentionMask, seed + 1, config.vocabSize, maskProb);
   return { pixelValues, inputIds, attentionMask, mlmInputIds, mlmLabels, numSamples: b, imageSize: s, textLength: l };
+}
+
+/**
+ * MLM over a whole [B, L] batch with the data path's masking (one generator for the batch, random
+ * replacements drawn from the whole vocabulary; specials and padding never selected), mask id
+ * vocabSize - 1 so the test vocabulary can hold it.
+ */
+function maskBatch(inputIds: Int32Array, attentionMask: Int32Array, seed: number, vocabSize: number, probability: number): { mlmInputIds: Int32Array; mlmLabels: Int32Array } {
+  const specials = new Set<number>(Object.values(ROBERTA_SPECIAL_IDS));
+  const special = Uint8Array.from(inputIds, (id, i) => (attentionMask[i] === 0 || specials.has(id) ? 1 : 0));
+  const vocabulary = Int32Array.from({ length: vocabSize }, (_, i) => i);
+  const m = maskTokens(inputIds, special, vocabSize - 1, vocabulary, new SeededRng(seed), { probability, maskShare: 0.8, randomShare: 0.1 });
+  return { mlmInputIds: m.ids, mlmLabels: m.labels };
 }
 
 /**

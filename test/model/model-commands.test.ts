@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tokenizerFromMetadata } from '../../src/data/tokenizer-identity.js';
+import { tokenizerFromMetadata } from '../../src/data/pipeline/tokenizer-identity.js';
 import { runFiber } from '../helpers/cli.js';
 import { robertaBaseDir } from '../helpers/roberta-base.js';
 

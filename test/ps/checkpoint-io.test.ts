@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import { readSafetensors } from '../../src/model/safetensors.js';
 import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointManifest } from '../../src/ps/checkpoint-layout.js';
 import { commitCheckpoint, loadFlatRange, loadNamedWeights, readLatest, writeModelFile, writeShardFile } from '../../src/ps/checkpoint-io.js';
-import type { ParamSpec } from '../../src/ps/param-spec.js';
-import { CHUNK, planLayout } from '../../src/ps/shard-layout.js';
+import type { ServerParamSpec as ParamSpec } from '../../src/model/param-spec.js';
+import { CHUNK, planLayout } from '../../src/stage/shard-layout.js';
 
 const specs: ParamSpec[] = [
   { name: 'vit_model.patch_embed.proj.weight', shape: [32, 3, 4, 4], group: 'backbone', noDecay: false },

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createObjectStore, type ObjectStore } from '../../src/data/object-store.js';
-import { DEFAULT_RETRY } from '../../src/data/retry.js';
-import { DEFAULT_S3_CONFIG } from '../../src/data/s3-config.js';
-import { packDataset } from '../../src/data/pack-dataset.js';
-import { readCocoDevInput } from '../../src/data/pack-sources.js';
+import { createObjectStore, type ObjectStore } from '../../src/storage/object-store.js';
+import { DEFAULT_RETRY } from '../../src/storage/retry.js';
+import { DEFAULT_S3_CONFIG } from '../../src/storage/s3-config.js';
+import { packDataset } from '../../src/data/packing/pack-dataset.js';
+import { readCocoDevInput } from '../../src/data/packing/pack-sources.js';
 import { loadNamedWeights } from '../../src/ps/checkpoint-io.js';
 import { metricsKey } from '../../src/queue/keys.js';
 import { runFiber } from '../helpers/cli.js';

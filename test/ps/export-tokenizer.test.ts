@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { createObjectStore } from '../../src/data/object-store.js';
+import { createObjectStore } from '../../src/storage/object-store.js';
 import type { CheckpointManifest } from '../../src/ps/checkpoint-layout.js';
 import { copyTokenizerFiles, tokenizerOf } from '../../src/ps/export-tokenizer.js';
 import { repoRoot } from '../helpers/coco-dev.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chunkSquareSums, foldWithSquareSums } from '../../src/ps/grad-norm.js';
-import { CHUNK } from '../../src/ps/shard-layout.js';
+import { CHUNK } from '../../src/stage/shard-layout.js';
 
 const bits = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
 

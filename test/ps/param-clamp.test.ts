@@ -6,9 +6,10 @@ import { adamwUpdate } from '../../src/ps/adamw.js';
 import { lrFactor } from '../../src/ps/lr-schedule.js';
 import { localNormExchange } from '../../src/ps/norm-exchange.js';
 import { clampRange, clampToSpecs } from '../../src/ps/param-clamp.js';
-import { lrMultiplier, numel, type ParamSpec } from '../../src/ps/param-spec.js';
+import { lrMultiplier } from '../../src/ps/lr-multiplier.js';
+import { numel, type ServerParamSpec as ParamSpec } from '../../src/model/param-spec.js';
 import { APPLY_PIECE, ShardState } from '../../src/ps/shard-state.js';
-import { planLayout, shardSize, shardSlices } from '../../src/ps/shard-layout.js';
+import { planLayout, shardSize, shardSlices } from '../../src/stage/shard-layout.js';
 
 const TEMP: [number, number] = [0.001, 1];
 // A large LR: AdamW's first step moves every element by about lr, past the bounds below.

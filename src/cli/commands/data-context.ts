@@ -1,7 +1,7 @@
 import { createLogger, type Logger } from '../../log/logger.js';
-import { createObjectStore, type ObjectStore } from '../../data/object-store.js';
-import { DEFAULT_RETRY } from '../../data/retry.js';
-import { s3ConfigFromEnv } from '../../data/s3-config.js';
+import { createObjectStore, type ObjectStore } from '../../storage/object-store.js';
+import { DEFAULT_RETRY } from '../../storage/retry.js';
+import { s3ConfigFromEnv } from '../../storage/s3-config.js';
 import type { GlobalOptions } from '../program.js';
 
 /** What every `fiber data` command needs: a store configured from the environment and a logger. */

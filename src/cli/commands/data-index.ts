@@ -1,7 +1,7 @@
 import { BadSampleCounter } from '../../data/bad-sample.js';
-import { buildShardIndex, encodeShardIndex, indexUrlFor } from '../../data/shard-index.js';
-import { expandShardUrls } from '../../data/shard-urls.js';
-import { mapLimit } from '../../data/map-limit.js';
+import { buildShardIndex, encodeShardIndex, indexUrlFor } from '../../data/webdataset/shard-index.js';
+import { expandShardUrls } from '../../data/webdataset/shard-urls.js';
+import { mapLimit } from '../../storage/map-limit.js';
 import type { DataIndexOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { BadSampleCounter } from '../../data/bad-sample.js';
-import { readSamples, type RawSample } from '../../data/raw-sample.js';
-import { parseAnnotations, type SampleAnnotations } from '../../data/sample-annotations.js';
+import { readSamples, type RawSample } from '../../data/webdataset/raw-sample.js';
+import { parseAnnotations, type SampleAnnotations } from '../../data/pipeline/sample-annotations.js';
 import type { DataInspectOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';
@@ -42,7 +42,7 @@ export async function runDataInspect(url: string, opts: DataInspectOptions, glob
     for (const b of bad.reports) process.stdout.write(`BAD ${b.key} ${b.reason}\n`);
   }
   if (opts.png) {
-    const { contactSheet } = await import('../../data/contact-sheet.js');
+    const { contactSheet } = await import('../../data/packing/contact-sheet.js');
     const good = parsed.map((p) => p.a).filter((a): a is SampleAnnotations => a !== undefined);
     await writeFile(opts.png, await contactSheet(good));
     process.stderr.write(`wrote ${opts.png} (${good.length} samples)\n`);

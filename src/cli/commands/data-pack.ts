@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors/index.js';
-import { packDataset } from '../../data/pack-dataset.js';
-import { readCocoDevInput, readCocoInput, readFolderInput, type PackInput } from '../../data/pack-sources.js';
+import { packDataset } from '../../data/packing/pack-dataset.js';
+import { readCocoDevInput, readCocoInput, readFolderInput, type PackInput } from '../../data/packing/pack-sources.js';
 import type { DataPackOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';

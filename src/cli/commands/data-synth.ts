@@ -1,4 +1,4 @@
-import { packShapesDataset } from '../../data/pack-shapes.js';
+import { packShapesDataset } from '../../data/packing/pack-shapes.js';
 import type { DataSynthOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';

@@ -1,6 +1,6 @@
 import { BadSampleCounter } from '../../data/bad-sample.js';
-import { expandShardUrls } from '../../data/shard-urls.js';
-import { verifyShard, type ShardVerification } from '../../data/verify-shard.js';
+import { expandShardUrls } from '../../data/webdataset/shard-urls.js';
+import { verifyShard, type ShardVerification } from '../../data/packing/verify-shard.js';
 import type { DataVerifyOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';

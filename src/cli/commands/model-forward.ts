@@ -11,7 +11,7 @@ import { readSafetensors, writeSafetensors, type SafeTensor } from '../../model/
 import { importWeights } from '../../model/weight-io.js';
 import type { FiberModelConfig } from '../../model/model-config.js';
 import { DEFAULT_TOKENIZER } from '../../config/tokenizer-location.js';
-import { checkSameTokenizer, tokenizerFromMetadata } from '../../data/tokenizer-identity.js';
+import { checkSameTokenizer, tokenizerFromMetadata } from '../../data/pipeline/tokenizer-identity.js';
 import { loadFlagTokenizer } from './model-tokenizer.js';
 
 async function readFileOrThrow(path: string, flag: string): Promise<Buffer> {

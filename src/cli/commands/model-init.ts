@@ -7,7 +7,7 @@ import { readSafetensors, writeSafetensors } from '../../model/safetensors.js';
 import { importPretrained, type PretrainedSource } from '../../model/import-pretrained.js';
 import { exportWeights } from '../../model/weight-io.js';
 import { DEFAULT_TOKENIZER } from '../../config/tokenizer-location.js';
-import { tokenizerMetadata } from '../../data/tokenizer-identity.js';
+import { tokenizerMetadata } from '../../data/pipeline/tokenizer-identity.js';
 import { checkRobertaTokenizer, loadFlagTokenizer, missingRobertaTokenizer } from './model-tokenizer.js';
 
 /**

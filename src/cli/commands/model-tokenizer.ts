@@ -1,8 +1,8 @@
-import { createObjectStore } from '../../data/object-store.js';
-import { DEFAULT_RETRY } from '../../data/retry.js';
-import { s3ConfigFromEnv } from '../../data/s3-config.js';
-import { defaultTokenizer, type TextTokenizer } from '../../data/text-tokenizer.js';
-import { checkTokenizerFitsModel, loadTokenizerWithIdentity, tokenizerSha256, type TokenizerIdentity } from '../../data/tokenizer-identity.js';
+import { createObjectStore } from '../../storage/object-store.js';
+import { DEFAULT_RETRY } from '../../storage/retry.js';
+import { s3ConfigFromEnv } from '../../storage/s3-config.js';
+import { defaultTokenizer, type TextTokenizer } from '../../data/pipeline/text-tokenizer.js';
+import { checkTokenizerFitsModel, loadTokenizerWithIdentity, tokenizerSha256, type TokenizerIdentity } from '../../data/pipeline/tokenizer-identity.js';
 import { UsageError } from '../../errors/index.js';
 import type { SafeTensor } from '../../model/safetensors.js';
 

@@ -71,7 +71,7 @@ function checkStageInputs(config: RunConfig, stage: StageName): void {
  */
 async function checkTokenizerHere(config: RunConfig, ctx: CliContext): Promise<void> {
   const [{ createObjectStore }, { checkTokenizerFitsModel, loadTokenizerWithIdentity }, { s3ConfigFromEnv }] = await Promise.all([
-    import('../../data/object-store.js'), import('../../data/tokenizer-identity.js'), import('../../data/s3-config.js'),
+    import('../../storage/object-store.js'), import('../../data/pipeline/tokenizer-identity.js'), import('../../storage/s3-config.js'),
   ]);
   const store = createObjectStore({ s3: s3ConfigFromEnv(ctx.env), retry: { maxAttempts: 2, baseDelayMs: 200, maxDelayMs: 1000 } });
   try {

@@ -1,4 +1,4 @@
-import type { PackResult } from '../../data/pack-dataset.js';
+import type { PackResult } from '../../data/packing/pack-dataset.js';
 
 /** What `fiber data pack` and `fiber data synth` print: the result as JSON, or per stage its counts and the brace pattern for the run config. */
 export function printPackResult(result: PackResult, json: boolean | undefined): void {

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { createObjectStore } from '../../data/object-store.js';
-import { DEFAULT_RETRY } from '../../data/retry.js';
-import { s3ConfigFromEnv } from '../../data/s3-config.js';
+import { createObjectStore } from '../../storage/object-store.js';
+import { DEFAULT_RETRY } from '../../storage/retry.js';
+import { s3ConfigFromEnv } from '../../storage/s3-config.js';
 import { UsageError } from '../../errors/index.js';
 import { Coordinator } from '../../ps/coordinator.js';
 import { ShardProcess } from '../../ps/shard-process.js';
