@@ -82,9 +82,16 @@ export function fineHeadBlock(config: FiberModelConfig, params: ParamTensors, st
   };
 }
 
-/** Every parameter of the fine head (FPN included), in spec order. */
+const headNames = new WeakMap<FiberModelConfig, string[]>();
+
+/** Every parameter of the fine head (FPN included), in spec order; derived once per config, not per micro-batch. */
 function fineHeadParamNames(config: FiberModelConfig): string[] {
-  return paramSpecs(config, 'fine').filter((s) => s.component === 'fine_head').map((s) => s.name);
+  let names = headNames.get(config);
+  if (!names) {
+    names = paramSpecs(config, 'fine').filter((s) => s.component === 'fine_head').map((s) => s.name);
+    headNames.set(config, names);
+  }
+  return names;
 }
 
 export function fineHead(config: FiberModelConfig, params: ParamTensors, stageMaps: readonly tf.Tensor[], textTokens: tf.Tensor, attentionMask: tf.Tensor): FineHeadOutputs {
