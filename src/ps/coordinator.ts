@@ -25,6 +25,7 @@ import { parseTaskResult, taskJobId, type TaskJobPayload, type TaskResult } from
 import { pollUntil } from './poll-until.js';
 import type { ServerParamSpec } from '../model/param-spec.js';
 import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../queue/eval-job.js';
+import { LeaseLostError, type CoordinatorLease } from './coordinator-lease.js';
 
 export interface CoordinatorOptions {
   readonly numShards: number;
@@ -37,6 +38,11 @@ export interface CoordinatorOptions {
   readonly waitTimeoutMs?: number;
   /** Task job options: how often a task is retried after a crash, and how long its lock lasts. */
   readonly taskAttempts?: number;
+  /**
+   * The coordinator lease (`fiber ps` holds it before it coordinates): every write that moves a
+   * stage is fenced by its token. Without one (tests, tools) the writes are plain.
+   */
+  readonly lease?: CoordinatorLease;
 }
 
 /** Returned by a completed stage job; the fine stage starts from `checkpoint`. */
@@ -105,11 +111,14 @@ export class Coordinator {
     }
     const p: StageJobPayload = { ...envelope, config };
     const now = new Date().toISOString();
+    await this.o.lease?.assertHeld();
     await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'running', { startedAt: now, error: '' });
     try {
       const result = await this.runStage(p, config, log);
       return result;
     } catch (err) {
+      // Deposed: the new coordinator owns the stage now, its registry record included.
+      if (err instanceof LeaseLostError) throw err;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
       log.error({ err: (err as Error).message, attempt: job.attemptsMade + 1, last }, 'stage failed');
       await recordRunError(this.o.redis, p.run, { stage: p.stage, source: 'coordinator', message: `${last ? 'stage failed' : `stage attempt ${job.attemptsMade + 1} failed, retrying`}: ${(err as Error).message}` });
@@ -117,11 +126,27 @@ export class Coordinator {
       else await this.registry.updateStage(p.run, p.stage, { error: `attempt ${job.attemptsMade + 1} failed, retrying: ${(err as Error).message}` });
       throw err;
     } finally {
-      await this.o.redis.del(psKeys.active);
+      await this.delControl(psKeys.active).catch((err: unknown) => { if (!(err instanceof LeaseLostError)) throw err; });
     }
   }
 
+  /**
+   * The control records that move a stage (the active epoch, a save request): written only while
+   * this coordinator holds the lease, atomically with the token check (coordinator-lease.ts).
+   */
+  private async setControl(key: string, value: string, ttlSeconds = 0): Promise<void> {
+    if (this.o.lease) return this.o.lease.set(key, value, ttlSeconds);
+    if (ttlSeconds > 0) await this.o.redis.set(key, value, 'EX', ttlSeconds);
+    else await this.o.redis.set(key, value);
+  }
+
+  private async delControl(key: string): Promise<void> {
+    if (this.o.lease) return this.o.lease.del(key);
+    await this.o.redis.del(key);
+  }
+
   private async fail(p: Pick<StageJobPayload, 'run' | 'stage'>, message: string): Promise<void> {
+    await this.o.lease?.assertHeld();
     await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'failed', { finishedAt: new Date().toISOString(), error: message });
   }
 
@@ -186,7 +211,7 @@ export class Coordinator {
     const [[, seq]] = (await this.o.redis.multi().incr(psKeys.epochSeq).incr(psKeys.epochCounter(p.run, stage)).exec()) as [[null, number], [null, number]];
     const epoch = String(seq);
     const active: ActiveStage = { epoch, run: p.run, stage, configHash: p.configHash, config, numShards: S, loadFrom, startStep, shardLives: shards.map((s) => s.startedAt), tokenizer };
-    await this.o.redis.set(psKeys.active, JSON.stringify(active));
+    await this.setControl(psKeys.active, JSON.stringify(active));
     log.info({ epoch, startStep, shards: shards.map((s) => `${s.host}:${s.port}`) }, 'stage active');
 
     const checkLives = () => this.assertShardsAlive(active);
@@ -211,6 +236,7 @@ export class Coordinator {
       if (draining !== 'cancel' && await this.cancelled(p.run)) draining = 'cancel';
       if (draining === 'cancel' && queued === v) {
         await this.checkpoint(p, config, specs, layout, dir, active, v, false, log);
+        await this.o.lease?.assertHeld();
         await this.registry.transition(p.run, stage, ['running'], 'cancelled', { finishedAt: new Date().toISOString(), step: String(v) });
         log.warn({ step: v }, 'run cancelled: stopped at a step boundary after a checkpoint');
         return { checkpoint: joinUrl(dir, stepDirName(v)), step: v, cancelled: true };
@@ -244,6 +270,7 @@ export class Coordinator {
       }
     }
     const finalDir = joinUrl(dir, stepDirName(total));
+    await this.o.lease?.assertHeld();
     await this.registry.transition(p.run, stage, ['running'], 'completed', { finishedAt: new Date().toISOString(), checkpoint: finalDir, error: '' });
     await promoteWaitingStage(this.registry, this.stageQueue, p.run);
     log.info({ checkpoint: finalDir }, 'stage completed');
@@ -252,6 +279,7 @@ export class Coordinator {
 
   /** Queue step `step`'s T gradient tasks, computed on version `basis`, with deterministic ids. */
   private async queueStep(run: string, stage: StageName, epoch: string, step: number, basis: number, T: number): Promise<void> {
+    await this.o.lease?.assertHeld();
     await this.tasks.addBulk(Array.from({ length: T }, (_, task) => ({
       name: `${stage}-step`,
       data: { version: 1 as const, run, stage, epoch, step, task, basis },
@@ -303,7 +331,7 @@ export class Coordinator {
     const name = stepDirName(step);
     const stepDir = joinUrl(dir, name);
     const req: SaveRequest = { step, stepDir };
-    await this.o.redis.set(psKeys.save(epoch), JSON.stringify(req), 'EX', 86400);
+    await this.setControl(psKeys.save(epoch), JSON.stringify(req), 86400);
     const files = await pollUntil(async () => {
       await this.assertShardsAlive(active);
       const saved = await savedFiles(this.o.redis, epoch, step);
@@ -315,6 +343,7 @@ export class Coordinator {
       const flat = (await loadFlatRange(this.o.store, stepDir, partial, 0, layout.totalElements)).params;
       model = await writeModelFile(this.o.store, stepDir, specs, flat, layout.tensorStarts);
     }
+    await this.o.lease?.assertHeld();
     await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model, active.tokenizer));
     await this.queueEval(p, config, step, stepDir, final);
     await this.prune(dir, config);
