@@ -26,6 +26,8 @@ import { pollUntil } from './poll-until.js';
 import type { ServerParamSpec } from '../model/param-spec.js';
 import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../queue/eval-job.js';
 import { LeaseLostError, type CoordinatorLease } from './coordinator-lease.js';
+import { StageDeliveries } from './stage-deliveries.js';
+import type { StepDelivery } from './delivery-ledger.js';
 
 export interface CoordinatorOptions {
   readonly numShards: number;
@@ -72,6 +74,8 @@ export class Coordinator {
   private readonly stageQueue: ReturnType<typeof openStageQueue>;
   private closing: Promise<void> | null = null;
   private readonly abort = new AbortController();
+  /** The delivery ledger of the stage being run (concurrency 1: one stage at a time). */
+  private deliveries: StageDeliveries | null = null;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.tasks = new Queue<TaskJobPayload, TaskResult>(TASKS_QUEUE, { connection: o.redis, prefix: QUEUE_PREFIX });
@@ -157,6 +161,7 @@ export class Coordinator {
     const dir = stageDir(config.checkpoint.uri, p.run, stage);
 
     let latest = await readLatest(this.o.store, dir);
+    this.deliveries = new StageDeliveries(this.o.store, config, stage);
     const tokenizer = await this.checkTokenizer(config, latest ? { kind: 'resume', ...latest } : { kind: 'init', init: p.init }, log);
     if (latest) {
       log.info({ step: latest.manifest.step, from: latest.stepDir }, 'resuming from the latest checkpoint');
@@ -169,6 +174,7 @@ export class Coordinator {
 
     for (;;) {
       try {
+        this.deliveries.resumeFrom(latest!.manifest);
         return await this.runEpoch(p, config, specs, layout, dir, latest!.stepDir, latest!.manifest.step, tokenizer, log);
       } catch (err) {
         if (!(err instanceof EpochRestart)) throw err;
@@ -252,13 +258,14 @@ export class Coordinator {
         return versions.size === S && [...versions.values()].every((x) => x >= v + 1) ? true : undefined;
       }, { intervalMs: 5, timeoutMs: waitMs, what: `waiting for step ${v} to be applied`, signal });
       const results = await this.collect(p.run, stage, epoch, v, T);
+      const delivery = await this.deliveries!.commit(v);
       const seconds = (Date.now() - t0) / 1000;
       const samples = results.reduce((n, r) => n + r.samples, 0);
       const rate = samples / Math.max(seconds, 1e-3);
       emaRate = emaRate === null ? rate : 0.9 * emaRate + 0.1 * rate;
       const losses = meanLosses(results);
       emaLoss = Object.fromEntries(Object.entries(losses).map(([k, x]) => [k, emaLoss[k] === undefined ? x : 0.9 * emaLoss[k]! + 0.1 * x]));
-      await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds);
+      await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds, delivery);
       if (!draining && (await this.o.redis.get(psKeys.preempt(epoch))) !== null) draining = 'preempt';
       const drained = queued === v + 1;
       if (checkpointAfter(v) || (draining === 'preempt' && drained)) {
@@ -314,13 +321,13 @@ export class Coordinator {
     });
   }
 
-  private async report(run: string, stage: StageName, step: number, config: RunConfig, ema: Record<string, number>, raw: Record<string, number>, rate: number, results: TaskResult[], seconds: number): Promise<void> {
+  private async report(run: string, stage: StageName, step: number, config: RunConfig, ema: Record<string, number>, raw: Record<string, number>, rate: number, results: TaskResult[], seconds: number, delivery: StepDelivery): Promise<void> {
     const opt = config.optimizer[stage];
     const fields: Record<string, string> = { step: String(step), samplesPerSec: rate.toFixed(3), lr: String(opt.lr * lrFactor(step - 1, opt)) };
     for (const [k, v] of Object.entries(ema)) fields[`loss.${k}`] = String(v);
     const m = this.o.redis.multi().hset(registryKeys.stage(run, stage), fields);
     for (const r of results) for (const [reason, n] of Object.entries(r.skipped)) if (n > 0) m.hincrby(registryKeys.stage(run, stage), `skipped.${reason}`, n);
-    m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr) }));
+    m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr), delivery: delivery.parts }));
     await m.exec();
   }
 
@@ -379,7 +386,8 @@ export class Coordinator {
     return {
       format: CHECKPOINT_FORMAT, run: p.run, stage: p.stage, step, configHash: p.configHash, config, numShards: layout.numShards,
       totalElements: layout.totalElements, params: specs.map((s) => ({ name: s.name, shape: s.shape })), files, model,
-      dataCursor: { nextStep: step }, seeds: { seed: config.seed }, init: p.init, tokenizer, createdAt: new Date().toISOString(),
+      dataCursor: { nextStep: step }, seeds: { seed: config.seed }, init: p.init, tokenizer,
+      ...(this.deliveries ? { ledger: this.deliveries.ledger } : {}), createdAt: new Date().toISOString(),
     };
   }
 

@@ -21,7 +21,8 @@ export const registryKeys = {
 
 /**
  * LIST of one JSON line per optimizer step, appended by the coordinator and read by `fiber report`:
- * `{ step, t (ms epoch), seconds, samples, losses: { objective: number | null }, lr }`.
+ * `{ step, t (ms epoch), seconds, samples, losses: { objective: number | null }, lr, delivery }`;
+ * `delivery` is what the step consumed: `[{ epoch, start, end, ids }]` (ps/delivery-ledger.ts).
  */
 export function metricsKey(run: string, stage: StageName): string {
   return `fiber:metrics:${run}:${stage}`;
