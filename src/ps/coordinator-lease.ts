@@ -33,10 +33,22 @@ local v = cjson.encode({token = token, host = ARGV[1], pid = tonumber(ARGV[2]), 
 redis.call('SET', KEYS[1], v, 'PX', tonumber(ARGV[5]))
 return {v, 1}`;
 
+// Is the lease ours (KEYS[1] lease, KEYS[2] token counter, token, ttlMs, our holder JSON)? A lease
+// that expired while nobody else took it (the counter still ends at our token) is taken back: a
+// long synchronous pause (fiber-base init) must not depose a coordinator that no one replaced.
+const OURS = `
+local function ours(token, ttl, holder)
+  local cur = redis.call('GET', KEYS[1])
+  if cur then return cjson.decode(cur).token == token end
+  if tonumber(redis.call('GET', KEYS[2]) or '0') ~= token then return false end
+  redis.call('SET', KEYS[1], holder, 'PX', ttl)
+  return true
+end
+`;
+
 // Compare-and-set on the token: renew (PEXPIRE) or release (DEL) only our own lease.
-const RENEW = `
-local cur = redis.call('GET', KEYS[1])
-if not cur or cjson.decode(cur).token ~= tonumber(ARGV[1]) then return 0 end
+const RENEW = `${OURS}
+if not ours(tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]) then return 0 end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1`;
 const RELEASE = `
@@ -45,20 +57,20 @@ if not cur or cjson.decode(cur).token ~= tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 return 1`;
 
-// A fenced write: KEYS[1] lease, KEYS[2] target; ARGV token, op ('set' | 'del'), value, ttlSeconds ('0': none).
-const FENCED = `
-local cur = redis.call('GET', KEYS[1])
-if not cur or cjson.decode(cur).token ~= tonumber(ARGV[1]) then return 0 end
-if ARGV[2] == 'del' then redis.call('DEL', KEYS[2])
-elseif tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[2], ARGV[3], 'EX', tonumber(ARGV[4]))
-else redis.call('SET', KEYS[2], ARGV[3]) end
+// A fenced write: KEYS[1] lease, KEYS[2] token counter, KEYS[3] target; ARGV token, ttlMs, holder
+// JSON, op ('set' | 'del'), value, ttlSeconds ('0': none).
+const FENCED = `${OURS}
+if not ours(tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]) then return 0 end
+if ARGV[4] == 'del' then redis.call('DEL', KEYS[3])
+elseif tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[3], ARGV[5], 'EX', tonumber(ARGV[6]))
+else redis.call('SET', KEYS[3], ARGV[5]) end
 return 1`;
 
 export interface LeaseOptions {
   readonly host: string;
   readonly pid: number;
   readonly shards: number;
-  /** How long the lease lasts without a renewal: a dead holder is replaced after at most this. @defaultValue 10 s */
+  /** How long the lease lasts without a renewal: a dead holder is replaced after at most this. @defaultValue 30 s */
   readonly ttlMs?: number;
 }
 
@@ -71,9 +83,11 @@ export interface LeaseOptions {
 export class CoordinatorLease {
   readonly ttlMs: number;
   private held: LeaseHolder | null = null;
+  /** The lease's value as we wrote it: what a renewal puts back after an unnoticed expiry. */
+  private heldRaw = '';
 
   constructor(private readonly redis: Redis, private readonly o: LeaseOptions) {
-    this.ttlMs = o.ttlMs ?? 10_000;
+    this.ttlMs = o.ttlMs ?? 30_000;
   }
 
   /** Our token while we hold the lease, else null. */
@@ -85,14 +99,17 @@ export class CoordinatorLease {
     const [raw, mine] = (await this.redis.eval(ACQUIRE, 2, psKeys.coordinatorLease, psKeys.coordinatorToken,
       this.o.host, String(this.o.pid), String(this.o.shards), new Date().toISOString(), String(this.ttlMs))) as [string, number];
     const holder = parseHolder(raw);
-    if (mine === 1) this.held = holder;
+    if (mine === 1) {
+      this.held = holder;
+      this.heldRaw = raw;
+    }
     return { acquired: mine === 1, holder };
   }
 
   /** Extend our lease; false when it expired or another holder took it (we are deposed). */
   async renew(): Promise<boolean> {
     if (!this.held) return false;
-    const ok = (await this.redis.eval(RENEW, 1, psKeys.coordinatorLease, String(this.held.token), String(this.ttlMs))) === 1;
+    const ok = (await this.redis.eval(RENEW, 2, psKeys.coordinatorLease, psKeys.coordinatorToken, String(this.held.token), String(this.ttlMs), this.heldRaw)) === 1;
     if (!ok) this.held = null;
     return ok;
   }
@@ -117,13 +134,12 @@ export class CoordinatorLease {
   /** Throws LeaseLostError unless the lease is still ours (before a write Redis cannot fence: a queue add, a storage commit). */
   async assertHeld(): Promise<void> {
     const token = this.requireToken();
-    const holder = await readLeaseHolder(this.redis);
-    if (holder?.token !== token) throw lost(token, holder);
+    if (!(await this.renew())) throw lost(token, await readLeaseHolder(this.redis));
   }
 
   private async fenced(key: string, op: 'set' | 'del', value: string, ttlSeconds: number): Promise<void> {
     const token = this.requireToken();
-    const ok = (await this.redis.eval(FENCED, 2, psKeys.coordinatorLease, key, String(token), op, value, String(ttlSeconds))) === 1;
+    const ok = (await this.redis.eval(FENCED, 3, psKeys.coordinatorLease, psKeys.coordinatorToken, key, String(token), String(this.ttlMs), this.heldRaw, op, value, String(ttlSeconds))) === 1;
     if (!ok) {
       this.held = null;
       throw lost(token, await readLeaseHolder(this.redis));

@@ -33,7 +33,7 @@ export interface StandbyOptions {
 export async function takeCoordinatorLease(lease: CoordinatorLease, o: StandbyOptions): Promise<boolean> {
   const limiter = new RepeatLimiter(o.log, o.logEveryMs ?? 300_000);
   const graceMs = o.mismatchGraceMs ?? 120_000;
-  const retryMs = o.retryMs ?? Math.max(100, Math.floor(lease.ttlMs / 3));
+  const retryMs = o.retryMs ?? Math.min(2000, Math.max(100, Math.floor(lease.ttlMs / 3)));
   let mismatchSince: number | null = null;
   while (!o.signal?.aborted) {
     o.onAttempt?.();

@@ -42,6 +42,16 @@ describe('coordinator lease (real redis-server)', () => {
     assert.equal(await a.renew(), false, 'the old holder cannot renew another one\'s lease');
   });
 
+  it('a lease that expired while nobody took it is taken back (a long pause is not a deposition)', async () => {
+    const a = lease('a');
+    await a.tryAcquire();
+    await sleep(400);
+    assert.equal(await readLeaseHolder(redis.client), null);
+    await a.set('fiber:ps:active', 'still-mine');
+    assert.equal((await readLeaseHolder(redis.client))?.host, 'a');
+    assert.equal(await a.renew(), true);
+  });
+
   it('renewal keeps it past its TTL', async () => {
     const a = lease('a');
     await a.tryAcquire();

@@ -23,7 +23,7 @@ export interface PsOptions {
   readonly advertiseHost?: string;
   readonly metricsPort?: number;
   readonly redisUrl?: string;
-  /** Shard 0: the coordinator lease's TTL, seconds. @defaultValue 10 */
+  /** Shard 0: the coordinator lease's TTL, seconds. @defaultValue 30 */
   readonly leaseTtl?: number;
   /** Shard 0: seconds to stand by behind a coordinator with another --shards before exiting 2. @defaultValue 120 */
   readonly standbyGrace?: number;
@@ -58,7 +58,7 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
   let coordinator: Coordinator | null = null;
   let workerRedis: Redis | null = null;
   let standby = shard === 0;
-  const lease = shard === 0 ? new CoordinatorLease(redis, { host: opts.advertiseHost ?? hostname(), pid: process.pid, shards: opts.shards, ttlMs: (opts.leaseTtl ?? 10) * 1000 }) : null;
+  const lease = shard === 0 ? new CoordinatorLease(redis, { host: opts.advertiseHost ?? hostname(), pid: process.pid, shards: opts.shards, ttlMs: (opts.leaseTtl ?? 30) * 1000 }) : null;
   let renewTimer: NodeJS.Timeout | undefined;
   // A standby never listened nor registered: closing it must not delete the holder's shard record.
   let started = false;
@@ -96,7 +96,7 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
         renewLog.warn('renew', { err: err.message }, 'coordinator lease renewal failed; retrying');
         // Unrenewed for a whole TTL: another shard 0 may hold it now. Stop before it matters.
         if (Date.now() - renewedAt > lease.ttlMs) deposed(new LeaseLostError('the coordinator lease could not be renewed for a whole TTL: stopping so this process restarts as a standby'));
-      }), Math.max(100, Math.floor(lease.ttlMs / 3)));
+      }), Math.min(2000, Math.max(100, Math.floor(lease.ttlMs / 3))));
     }
     const ended = await Promise.race([signalled, lost]);
     if (ended instanceof LeaseLostError) {
