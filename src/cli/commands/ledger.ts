@@ -28,8 +28,8 @@ export async function ledger(run: string, opts: LedgerOptions, ctx: CliContext):
     if (opts.json) printJson({ schema: 'fiber.ledger-audit/v1', run, ok, stages });
     else {
       for (const s of stages) {
-        process.stdout.write(`${s.ok ? 'OK' : 'FAILED'} ${run}/${s.stage}: steps 0..${s.step - 1}, ${s.samples} samples (global batch ${s.globalBatch}) = ${s.epochs} whole epochs of ${s.epochItems}`
-          + ` in ${s.segments} segments; ${s.checkpoints.length} checkpoints checked${s.idsVerified ? ', sample ids recomputed from the shard indexes' : ''}\n`);
+        process.stdout.write(`${s.ok ? 'OK' : 'FAILED'} ${run}/${s.stage}: steps 0..${s.step - 1}, ${s.samples} samples (global batch ${s.globalBatch}) = ${plural(s.epochs, 'whole epoch')} of ${s.epochItems}`
+          + ` in ${plural(s.segments, 'segment')}; ${plural(s.checkpoints.length, 'checkpoint')} checked${s.idsVerified ? ', sample ids recomputed from the shard indexes' : ''}\n`);
         for (const c of s.checkpoints) for (const p of c.problems) process.stdout.write(`  ${p.kind.toUpperCase()} ${c.checkpoint} (step ${c.step}): ${p.message}\n`);
       }
     }
@@ -38,6 +38,8 @@ export async function ledger(run: string, opts: LedgerOptions, ctx: CliContext):
     await store.close();
   }
 }
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 async function checkpointUriOf(run: string, opts: LedgerOptions, ctx: CliContext): Promise<string> {
   const conn = await connectForCommand(ctx, opts.redisUrl);
