@@ -165,6 +165,10 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
     assert.equal(hash, reference);
     const epochs = Number(await redis.client.get('fiber:ps:epochs:psrestart:coarse'));
     assert.ok(epochs >= 2, `the coordinator restarted the stage in a new epoch (epochs: ${epochs})`);
+    // The steps redone after the restart are in the ledger once.
+    const audit = await runFiber(['ledger', 'psrestart', '--checkpoints', join(root, 'psrestart'), '--json']);
+    assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+    assert.equal((JSON.parse(audit.stdout) as { ok: boolean }).ok, true);
   });
 
   it('a task longer than its lock keeps the lock: no task is ever taken twice', async () => {
