@@ -101,7 +101,8 @@ export async function promoteWaitingStage(registry: RunRegistry, queue: StageQue
   return registry.transition(run, 'fine', ['waiting'], 'queued', { init: coarse.checkpoint });
 }
 
-async function addStageJob(queue: StageQueue, run: string, stage: StageName, configHash: string, config: RunConfig, init: string | null, submittedAt: Date): Promise<void> {
+/** Add a stage job under its deterministic id (submit, promotion and resume). */
+export async function addStageJob(queue: StageQueue, run: string, stage: StageName, configHash: string, config: RunConfig, init: string | null, submittedAt: Date): Promise<void> {
   const payload: StageJobPayload = { version: STAGE_JOB_VERSION, run, stage, configHash, config, init, submittedAt: submittedAt.toISOString() };
   await queue.add(stage, payload, { ...STAGE_JOB_OPTIONS, jobId: stageJobId(run, stage, configHash) });
 }
