@@ -29,7 +29,7 @@ export async function collectRunMetrics(redis: Redis, run: string): Promise<RunM
     const [metrics, evals] = await Promise.all([readList(redis, metricsKey(run, stage)), readList(redis, evalsKey(run, stage))]);
     return [stage, { metrics, evals }] as const;
   }));
-  return metricsFromLines(Object.fromEntries(lines) as Record<StageName, StageLines>);
+  return metricsFromLines(Object.fromEntries(lines) as unknown as Record<StageName, StageLines>);
 }
 
 /** Validate lines from any source (docs/report.md: Redis, or storage once Redis is gone). */
