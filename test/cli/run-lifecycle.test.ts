@@ -36,7 +36,7 @@ describe('run lifecycle: cancel, lose Redis, resume (real processes)', { skip: c
     await store.close();
     sets = [
       `data.coarse.shards=${packed.coarse!.pattern}`, `optimizer.coarse.totalSteps=${STEPS}`,
-      'batch.coarse.globalBatch=8', 'batch.coarse.microBatch=2', 'batch.coarse.tasksPerStep=2',
+      'batch.coarse.globalBatch=4', 'batch.coarse.microBatch=2', 'batch.coarse.tasksPerStep=2',
       `checkpoint.uri=${ckpt}`, 'checkpoint.everySteps=1', 'optimizer.coarse.gradClipNorm=1',
     ].flatMap((s) => ['--set', s]);
     cluster = startCluster(redis.url, 1, 1, { FIBER_TASK_LOCK_MS: '4000' });

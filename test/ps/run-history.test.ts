@@ -69,7 +69,7 @@ describe('history beside the checkpoints', () => {
       assert.equal(e.wallTime, m.t / 1000);
       assert.deepEqual(e.scalars, {
         seconds: m.seconds, samples: m.samples, 'losses/itc': Math.fround(m.losses.itc!), 'losses/mlm': m.losses.mlm, lr: Math.fround(m.lr),
-        'goodput/compute': m.goodput.compute, samples_per_sec: m.samples / m.seconds,
+        'goodput/compute': m.goodput.compute, samples_per_sec: Math.fround(m.samples / m.seconds),
       });
     }
     const evals = h.events.filter((e) => Object.keys(e.scalars).some((k) => k.startsWith('eval/')));

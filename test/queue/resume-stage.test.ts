@@ -86,7 +86,9 @@ describe('resumeStage / restoreRun / deleteRunRecords (real Redis, real BullMQ)'
     const out = await resumeStage(registry, redis, queue, 'r1', undefined, now);
     assert.deepEqual([out.stage, out.previous], ['fine', 'failed']);
     const payload = (await queue.getJob(stageJobId('r1', 'fine', hash)))!.data;
-    assert.equal(payload.init, null, 'the fine stage resumes from its own checkpoints, as submitted');
+    // The coordinator resumes from the fine stage's own latest checkpoint; init only matters without one,
+    // and then a fine stage without --init starts from the coarse stage's final checkpoint, as promotion does.
+    assert.equal(payload.init, manifest(10, true).stepDir);
   });
 
   it('delete refuses a queued run unless forced, then removes every key of the run and its job', async () => {
