@@ -33,7 +33,7 @@ export type SubmitOutcome =
 export async function checkSubmit(registry: RunRegistry, req: SubmitRequest): Promise<void> {
   const existing = await registry.get(req.run);
   if (existing && existing.cancelledAt) {
-    throw new RunStateError(`run "${req.run}" was cancelled at ${existing.cancelledAt}; submit under a new --run name`, 'fiber.run.cancelled');
+    throw new RunStateError(`run "${req.run}" was cancelled at ${existing.cancelledAt}; continue it with \`fiber resume ${req.run}\`, or submit under a new --run name`, 'fiber.run.cancelled');
   }
   if (existing && existing.configHash !== req.configHash) {
     throw new RunStateError(
