@@ -42,14 +42,14 @@ export interface HistoryAppend {
 
 /** Where the lines come from: the coordinator's Redis lists, or anything else in a test. */
 export interface HistorySource {
-  /** Metrics lines of steps > `after` (some may be older or repeated: they are filtered here). */
-  metricsAfter(after: number): Promise<string[]>;
+  /** Metrics lines of steps in (`after`, `upTo`] (some may be outside or repeated: they are filtered here). */
+  metricsAfter(after: number, upTo: number): Promise<string[]>;
   evals(): Promise<string[]>;
 }
 
 export function redisHistorySource(redis: Redis, run: string, stage: StageName): HistorySource {
   return {
-    metricsAfter: (after) => tailAfter(redis, metricsKey(run, stage), after),
+    metricsAfter: (after, upTo) => tailAfter(redis, metricsKey(run, stage), after, upTo),
     evals: () => redis.lrange(evalsKey(run, stage), 0, -1),
   };
 }
@@ -61,7 +61,7 @@ export async function appendHistory(store: ObjectStore, stageDirUrl: string, ste
   const lastEnd = names.reduce((m, n) => Math.max(m, Number(CHUNK.exec(n)?.[2] ?? 0)), 0);
   const byStep = new Map<number, { line: string; entry: Record<string, unknown> }>();
   if (step > lastEnd) {
-    for (const line of await source.metricsAfter(lastEnd)) {
+    for (const line of await source.metricsAfter(lastEnd, step)) {
       const entry = parseObject(line);
       const s = entry?.step;
       // A replayed step (epoch restart) appears again later in the list: the later line wins.
@@ -178,11 +178,16 @@ function splitLines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '');
 }
 
-/** The list's tail back to the first line at or before step `after` (pages from the end). */
-async function tailAfter(redis: Redis, key: string, after: number): Promise<string[]> {
+/**
+ * The list's tail back to the first line at or before step `after`, in pages from the end: the
+ * first page is sized for the steps expected (a few replays over), so a checkpoint every step
+ * reads a few lines, not a thousand.
+ */
+async function tailAfter(redis: Redis, key: string, after: number, upTo: number): Promise<string[]> {
   const pages: string[][] = [];
-  for (let end = (await redis.llen(key)) - 1; end >= 0; end -= PAGE) {
-    const page = await redis.lrange(key, Math.max(0, end - PAGE + 1), end);
+  let size = Math.min(PAGE, 2 * Math.max(0, upTo - after) + 16);
+  for (let end = (await redis.llen(key)) - 1; end >= 0; end -= size, size = PAGE) {
+    const page = await redis.lrange(key, Math.max(0, end - size + 1), end);
     pages.unshift(page);
     const first = parseObject(page[0] ?? '')?.step;
     if (typeof first === 'number' && first <= after) break;
