@@ -3,7 +3,7 @@ import { UsageError } from '../../errors/index.js';
 
 /**
  * A JSON annotation file named by a flag: unreadable or invalid JSON is a UsageError naming the
- * flag (exit 2). The whole file is one string, so files over ~1 GB (V8's string limit, e.g.
+ * flag (exit 2). The whole file is one string, so files over ~512 MB (V8's string limit on Node 20, e.g.
  * Objects365's full train set) fail here with that message: split them first.
  */
 export async function readJsonFile<T>(path: string, flag: string): Promise<T> {
