@@ -3,7 +3,7 @@ import { basename, extname, join } from 'node:path';
 import { UsageError } from '../../errors/index.js';
 import type { PackSkips } from './pack-skips.js';
 import { readDetectionInput } from './read-detection-input.js';
-import { readJsonFile } from './read-json-file.js';
+import { readJsonArrays } from './read-json-arrays.js';
 
 /**
  * Readers that turn standard annotation files into the samples `fiber data pack` writes. Each
@@ -37,10 +37,10 @@ const xywhToXyxy = ([x, y, w, h]: number[]): Xyxy => [x ?? 0, y ?? 0, (x ?? 0) +
  * detection samples from the instances (readDetectionInput).
  */
 export async function readCocoInput(imagesDir: string, captionsPath: string, instancesPath?: string): Promise<PackInput> {
-  const captions = await readJsonFile<{ images: CocoImage[]; annotations: Array<{ image_id: number; caption: string }> }>(captionsPath, '--captions');
+  const captions = (await readJsonArrays(captionsPath, '--captions', ['images', 'annotations'])) as unknown as { images: CocoImage[]; annotations: Array<{ image_id: number; caption: string }> };
   const byImage = new Map<number, string[]>();
-  for (const a of captions.annotations ?? []) byImage.set(a.image_id, [...(byImage.get(a.image_id) ?? []), a.caption.trim()]);
-  const coarse = (captions.images ?? [])
+  for (const a of captions.annotations) if (typeof a?.caption === 'string') byImage.set(a.image_id, [...(byImage.get(a.image_id) ?? []), a.caption.trim()]);
+  const coarse = captions.images
     .filter((im) => byImage.has(im.id))
     .map((im) => ({ key: cocoKey(im.id), imagePath: join(imagesDir, im.file_name), json: { image_id: im.id, width: im.width, height: im.height, captions: byImage.get(im.id) }, txt: byImage.get(im.id)?.[0] }));
   if (!instancesPath) return { coarse, fine: [] };

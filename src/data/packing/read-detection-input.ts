@@ -3,7 +3,7 @@ import { cleanCategoryName, type Box } from '../pipeline/grounding-targets.js';
 import { cleanPackedBoxes } from './clean-packed-boxes.js';
 import type { PackedSample, PackInput } from './pack-sources.js';
 import { PackSkips } from './pack-skips.js';
-import { readJsonFile } from './read-json-file.js';
+import { readJsonArrays } from './read-json-arrays.js';
 
 /*
  * COCO-format instance annotations (COCO instances_*.json, Objects365, LVIS-style files):
@@ -12,9 +12,9 @@ import { readJsonFile } from './read-json-file.js';
  */
 
 interface InstancesFile {
-  images?: Array<{ id?: unknown; file_name?: unknown; width?: unknown; height?: unknown }>;
-  annotations?: Array<{ image_id?: unknown; bbox?: unknown; category_id?: unknown; iscrowd?: unknown }>;
-  categories?: Array<{ id?: unknown; name?: unknown }>;
+  images: Array<{ id?: unknown; file_name?: unknown; width?: unknown; height?: unknown }>;
+  annotations: Array<{ image_id?: unknown; bbox?: unknown; category_id?: unknown; iscrowd?: unknown }>;
+  categories: Array<{ id?: unknown; name?: unknown }>;
 }
 
 /**
@@ -25,15 +25,15 @@ interface InstancesFile {
  * no image or category are skipped and counted in `skipped`.
  */
 export async function readDetectionInput(imagesDir: string, instancesPath: string, flag = '--instances'): Promise<PackInput> {
-  const inst = await readJsonFile<InstancesFile>(instancesPath, flag);
+  const inst = (await readJsonArrays(instancesPath, flag, ['images', 'annotations', 'categories'])) as unknown as InstancesFile;
   const skipped = new PackSkips();
   const names = new Map<unknown, string>();
-  for (const c of inst.categories ?? []) if (typeof c?.name === 'string' && cleanCategoryName(c.name)) names.set(c.id, cleanCategoryName(c.name));
+  for (const c of inst.categories) if (typeof c?.name === 'string' && cleanCategoryName(c.name)) names.set(c.id, cleanCategoryName(c.name));
   const categories = [...new Set(names.values())];
 
   const byImage = new Map<unknown, Array<{ box: Box; label: string }>>();
-  for (const im of inst.images ?? []) byImage.set(im?.id, []);
-  for (const a of inst.annotations ?? []) {
+  for (const im of inst.images) byImage.set(im?.id, []);
+  for (const a of inst.annotations) {
     const where = String(a?.image_id);
     const list = byImage.get(a?.image_id);
     if (!list) {
@@ -55,7 +55,7 @@ export async function readDetectionInput(imagesDir: string, instancesPath: strin
   }
 
   const fine: PackedSample[] = [];
-  for (const im of inst.images ?? []) {
+  for (const im of inst.images) {
     const where = String(im?.id);
     if (typeof im?.file_name !== 'string' || !im.file_name || !isSize(im.width) || !isSize(im.height)) {
       skipped.add('malformed_record', where, 'an image needs file_name, width and height');

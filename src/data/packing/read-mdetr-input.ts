@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Box, Span } from '../pipeline/grounding-targets.js';
 import { cleanPackedBoxes } from './clean-packed-boxes.js';
 import type { PackedSample, PackInput } from './pack-sources.js';
-import { readJsonFile } from './read-json-file.js';
+import { readJsonArrays } from './read-json-arrays.js';
 import { PackSkips } from './pack-skips.js';
 
 /*
@@ -48,9 +48,9 @@ export interface MdetrInputOptions {
  * Invalid records, boxes and spans are skipped and counted in `skipped`, never thrown.
  */
 export async function readMdetrInput(imagesDir: string, annotationsPath: string, opts: MdetrInputOptions = {}): Promise<PackInput> {
-  const json = await readJsonFile<{ images?: unknown; annotations?: unknown }>(annotationsPath, '--annotations');
-  const records = Array.isArray(json.images) ? (json.images as MdetrRecord[]) : [];
-  const annotations = Array.isArray(json.annotations) ? (json.annotations as MdetrAnnotation[]) : [];
+  const json = await readJsonArrays(annotationsPath, '--annotations', ['images', 'annotations']);
+  const records = json.images as MdetrRecord[];
+  const annotations = json.annotations as MdetrAnnotation[];
   const skipped = new PackSkips();
 
   const byRecord = new Map<number, MdetrAnnotation[]>();
