@@ -115,7 +115,7 @@ export async function readMdetrInput(imagesDir: string, annotationsPath: string,
   return { coarse: [], fine, skipped };
 }
 
-/** The record's own `tokens_positive_eval` (spans inside the caption), else each distinct span list of its boxes. */
+/** The record's own `tokens_positive_eval` (spans inside the caption), else (counted if malformed) each distinct span list of its boxes. */
 function evalPhrases(r: MdetrRecord, boxSpans: ReadonlyArray<readonly Span[]>, where: string, skipped: PackSkips): Span[][] {
   const length = (r.caption as string).length;
   if (Array.isArray(r.tokens_positive_eval) && r.tokens_positive_eval.every(isSpanList)) {
@@ -127,6 +127,7 @@ function evalPhrases(r: MdetrRecord, boxSpans: ReadonlyArray<readonly Span[]>, w
     }
     return phrases;
   }
+  if (r.tokens_positive_eval !== undefined) skipped.add('malformed_record', where, 'tokens_positive_eval is not [[[start, end], ...] per phrase]: derived from the boxes instead');
   const byId = new Map<string, Span[]>();
   for (const list of boxSpans) {
     const id = JSON.stringify(list);

@@ -41,8 +41,10 @@ test('one sample per record: xyxy boxes clipped to the image, spans per box, Fli
 });
 
 test('without tokens_positive_eval each distinct span list of a box is one phrase: a RefCOCO record is one expression', async () => {
-  const r = await read({ images: [rec(1, 'left white car')], annotations: [ann(1, [1, 1, 5, 5], [[0, 4], [5, 10], [11, 14]])] });
+  const r = await read({ images: [rec(1, 'left white car'), rec(2, 'a car', { tokens_positive_eval: 'bad' })], annotations: [ann(1, [1, 1, 5, 5], [[0, 4], [5, 10], [11, 14]]), ann(2, [1, 1, 5, 5], [[2, 5]])] });
   assert.deepEqual(r.fine[0]!.json.tokens_positive_eval, [[[0, 4], [5, 10], [11, 14]]]);
+  assert.deepEqual(r.fine[1]!.json.tokens_positive_eval, [[[2, 5]]], 'a malformed one is derived from the boxes, and counted');
+  assert.deepEqual(r.skipped?.counts, { malformed_record: 1 });
   assert.equal(r.fine[0]!.imagePath, join('/imgs', '1.jpg'));
 });
 
