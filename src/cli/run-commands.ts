@@ -63,6 +63,7 @@ export function registerRunCommands(program: Command): void {
     .description('write a run\'s losses, learning rate, throughput and evals as a self-contained HTML page plus PNG charts')
     .argument('<run>', 'run name')
     .option('-o, --out <dir>', 'output directory (default: ./fiber-report-<run>)')
+    .option('--checkpoints <url>', 'read the run from its checkpoint.uri (manifests and the history beside them) instead of Redis')
     .option('--json', 'print the written files as JSON')
     .addOption(redisUrlOption())
     .action(async (run: string, opts, cmd: Command) => (await import('./commands/report.js')).report(run, opts, await contextFor(cmd)));

@@ -25,6 +25,7 @@ import { parseTaskResult, taskJobId, type TaskJobPayload, type TaskResult } from
 import { pollUntil } from './poll-until.js';
 import type { ServerParamSpec } from '../model/param-spec.js';
 import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../queue/eval-job.js';
+import { appendHistoryQuietly } from './run-history.js';
 import { LeaseLostError, type CoordinatorLease } from './coordinator-lease.js';
 import { StageDeliveries } from './stage-deliveries.js';
 import type { StepDelivery } from './delivery-ledger.js';
@@ -352,6 +353,7 @@ export class Coordinator {
     }
     await this.o.lease?.assertHeld();
     await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model, active.tokenizer));
+    await appendHistoryQuietly(this.o.store, this.o.redis, p.run, p.stage, dir, step, log);
     await this.queueEval(p, config, step, stepDir, final);
     await this.prune(dir, config);
     log.info({ step, dir: stepDir, ms: Date.now() - started }, 'checkpoint written');

@@ -141,12 +141,13 @@ export class S3Store {
 /**
  * A transient failure that outlasted the retries: a StorageError naming the object (never the
  * credentials, which SDK messages do not carry), so it reaches status and logs typed, not as a
- * bare `SlowDown` from the SDK.
+ * bare `SlowDown` from the SDK. Its code stays `fiber.storage.transient`: a command exits 75
+ * (storage not reachable yet, src/cli/main.ts), and nothing retries it again.
  */
 function gaveUp(bucket: string, key: string, attempts: number, err: unknown): StorageError {
   const e = err as { name?: string; message?: string };
   return new StorageError(`s3://${bucket}/${key}: gave up after ${attempts} attempts: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`,
-    'fiber.storage.failed', { url: `s3://${bucket}/${key}`, attempts, cause: e.name }, { cause: err });
+    'fiber.storage.transient', { url: `s3://${bucket}/${key}`, attempts, cause: e.name }, { cause: err });
 }
 
 /** Turn SDK errors into ones that say which bucket, which key, and which setting to check. */
