@@ -95,7 +95,13 @@ export class ShardProcess {
     this.closing ??= (async () => {
       for (const t of this.timers) clearInterval(t);
       await this.server.close();
-      await this.o.redis.del(psKeys.shard(this.o.shard)).catch(() => undefined);
+      // Only our own record: a deposed shard 0 must not delete the one its successor wrote.
+      const key = psKeys.shard(this.o.shard);
+      const mine = (raw: string | null) => {
+        const r = raw === null ? null : JSON.parse(raw) as Partial<ShardRecord>;
+        return r?.startedAt === this.startedAt && r.pid === process.pid;
+      };
+      await this.o.redis.get(key).then((raw) => (mine(raw) ? this.o.redis.del(key) : 0)).catch(() => undefined);
     })();
     return this.closing;
   }
