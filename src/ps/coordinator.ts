@@ -54,6 +54,8 @@ export interface StepReport {
   readonly losses: Readonly<Record<string, number>>;
   readonly lr: number;
   readonly samplesPerSec: number;
+  /** Samples the step consumed. */
+  readonly samples: number;
   readonly time: StepTime;
 }
 
@@ -334,7 +336,7 @@ export class Coordinator {
     addStageTime(m, run, stage, time);
     m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr), time }));
     await m.exec();
-    this.o.onStep?.({ run, stage, step, totalSteps: opt.totalSteps, losses: ema, lr: Number(fields.lr), samplesPerSec: rate, time });
+    this.o.onStep?.({ run, stage, step, totalSteps: opt.totalSteps, losses: ema, lr: Number(fields.lr), samplesPerSec: rate, samples: results.reduce((n, r) => n + r.samples, 0), time });
   }
 
   /** Ask every shard for its file at `step`, then write the manifest and move `latest`. */

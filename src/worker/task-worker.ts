@@ -61,6 +61,8 @@ export class TaskWorker {
   onHeartbeat: () => void = () => {};
   /** Called after each task, for metrics. */
   onTaskDone: (stage: string, seconds: number, outcome: 'ok' | 'stale' | 'error', skipped: Readonly<Record<string, number>>) => void = () => {};
+  /** Called after each in-training evaluation is recorded, for metrics. */
+  onEvalDone: (run: string, stage: string, task: string, scores: Readonly<Record<string, number>>) => void = () => {};
 
   constructor(private readonly o: TaskWorkerOptions) {}
 
@@ -177,6 +179,7 @@ export class TaskWorker {
       await thread.terminate();
       if (!reply.ok) throw new Error(reply.message);
       await recordEval(this.o.redis, p, reply.result);
+      this.onEvalDone(p.run, p.stage, p.task, reply.result.scores);
       log.info({ task: p.task, n: reply.result.n, scores: reply.result.scores, seconds: reply.result.seconds }, 'evaluation recorded');
       return reply.result;
     } catch (err) {
