@@ -44,6 +44,9 @@ export function renderDemoSummary(s: DemoSummary): string {
   for (const st of s.stages) lines.push(`  ${st.stage.padEnd(6)} ${st.modelFile ?? st.checkpoint ?? '-'}`);
   if (s.report) lines.push(`report:      ${s.report.html}`);
   lines.push(`logs:        ${s.logs}`);
+  const restarts = Object.entries(s.restarts);
+  if (s.chaos) lines.push(`chaos:       ${s.chaos.kills.length} kill(s), one every ${s.chaos.everySeconds} s (seed ${s.chaos.seed})${s.chaos.kills.length ? `: ${s.chaos.kills.map((k) => `${k.name}@${k.at}s`).join(', ')}` : ''}`);
+  lines.push(`restarts:    ${restarts.length > 0 ? restarts.map(([name, n]) => `${name} x${n}`).join(', ') : 'none'}${restarts.length > 0 ? ' (restarted with back-off as Kubernetes would; the run went on)' : ''}`);
   lines.push('', `Same seed, any --workers/--shards: the same sha256 above (try: fiber demo --workers 1 --shards 1 --seed ${s.seed}).`);
   return lines.join('\n');
 }

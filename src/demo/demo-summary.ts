@@ -37,4 +37,8 @@ export interface DemoSummary {
   readonly report: { readonly html: string; readonly pngs: readonly string[] } | null;
   readonly logs: string;
   readonly seconds: number;
+  /** Children restarted after dying, by name (ps-1, worker-0, ...); empty when none died. */
+  readonly restarts: Readonly<Record<string, number>>;
+  /** What `--chaos` killed, when it was on. */
+  readonly chaos: { readonly everySeconds: number; readonly seed: number; readonly kills: ReadonlyArray<{ readonly at: number; readonly name: string }> } | null;
 }

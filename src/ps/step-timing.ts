@@ -13,7 +13,9 @@ import type { TaskTiming } from './split-step-time.js';
  */
 export function taskTiming(job: Pick<Job, 'attemptsMade' | 'processedOn'> & { attemptsStarted?: number }, r: TaskResult, stepStartedAt: number): TaskTiming {
   const t = r.timings;
-  const retried = job.attemptsMade > 0 || (job.attemptsStarted ?? 1) > 1;
+  // BullMQ counts starts (attemptsStarted, also after a stall) and finishes (attemptsMade, a
+  // success included): more than one of either means an earlier attempt was lost.
+  const retried = (job.attemptsStarted ?? 0) > 1 || job.attemptsMade > 1;
   const failedMs = retried && job.processedOn ? Math.max(0, job.processedOn - stepStartedAt) : 0;
   if (!t) return { worker: r.worker, pullMs: 0, dataMs: 0, computeMs: r.computeMs, pushMs: 0, otherMs: 0, failedMs };
   const otherMs = Math.max(0, t.totalMs - t.pullMs - t.dataMs - t.computeMs - t.pushMs);

@@ -35,7 +35,7 @@ export async function worker(opts: WorkerOptions, ctx: CliContext): Promise<void
   w.onEvalDone = (run, stage, task, scores) => ops.metrics.recordEval(run, stage, task, scores);
   try {
     w.start();
-    log.info({ lockMs: opts.lockMs }, 'worker started');
+    log.info({ lockMs: opts.lockMs, metricsPort: ops.health.port }, 'worker started');
     const signal = await untilSignal();
     log.warn({ signal }, 'draining: finishing the task in hand');
   } finally {
