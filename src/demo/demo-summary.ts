@@ -10,6 +10,8 @@ export interface DemoStageSummary {
   readonly lossLast: number | null;
   /** Mean samples/s over the stage. */
   readonly samplesPerSec: number | null;
+  /** Compute ÷ wall time over the stage's steps (docs/status.md, "Goodput"). */
+  readonly goodput: number | null;
   readonly seconds: number;
   /** The final checkpoint (step directory URI) and its named-weights file with its sha256. */
   readonly checkpoint: string | null;

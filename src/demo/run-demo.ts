@@ -16,6 +16,7 @@ import { openStageQueue, openTaskQueue } from '../queue/stage-queue.js';
 import type { StatusReport } from '../queue/status-report.js';
 import { submitStage } from '../queue/submit-stage.js';
 import { registryKeys } from '../queue/keys.js';
+import { goodput, sumStepTimes } from '../queue/step-time.js';
 import { collectRunMetrics } from '../report/collect-run-metrics.js';
 import type { StepMetric } from '../report/metric-lines.js';
 import { ChildServices } from './child-services.js';
@@ -183,11 +184,13 @@ async function stageSummary(store: ObjectStore, metrics: readonly StepMetric[], 
   const mean = (xs: readonly StepMetric[]) => (xs.length ? xs.reduce((a, m) => a + (m.losses.total ?? NaN), 0) / xs.length : null);
   const seconds = metrics.reduce((a, m) => a + m.seconds, 0);
   const samples = metrics.reduce((a, m) => a + m.samples, 0);
+  const time = sumStepTimes(metrics.flatMap((m) => (m.time ? [m.time] : [])));
   const manifest = s.checkpoint ? await readManifest(store, s.checkpoint) : null;
   return {
     stage, state: s.state, steps: s.step ?? 0,
     lossFirst: mean(metrics.slice(0, 10)), lossLast: mean(metrics.slice(-10)),
     samplesPerSec: seconds > 0 ? samples / seconds : null,
+    goodput: time.wall > 0 ? goodput(time) : null,
     seconds: s.startedAt && s.finishedAt ? (Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000 : seconds,
     checkpoint: s.checkpoint,
     modelFile: manifest?.model ? joinUrl(s.checkpoint!, manifest.model.name) : null,

@@ -52,6 +52,7 @@ describe('fiber demo', { timeout: 1_200_000 }, () => {
       assert.ok(s.modelFile && existsSync(s.modelFile), `${s.stage} weights file ${s.modelFile}`);
       assert.equal(sha256(s.modelFile), s.modelSha256, 'the summary hash is the file on disk');
       assert.ok(Number.isFinite(s.lossFirst) && Number.isFinite(s.lossLast) && s.samplesPerSec! > 0);
+      assert.ok(s.goodput! > 0 && s.goodput! <= 1, `${s.stage} goodput ${s.goodput}`);
     }
     assert.deepEqual(two.evals.map((e) => e.task), ['retrieval', 'grounding']);
     for (const e of two.evals) {
@@ -69,6 +70,7 @@ describe('fiber demo', { timeout: 1_200_000 }, () => {
     }
     assert.ok(two.report.pngs.some((p) => /coarse-eval-retrieval\.png$/.test(p)), 'in-training evaluations were recorded and charted');
     assert.match(r.stderr, /coarse \[#*\.*\] +\d\/4/, 'live progress was shown');
+    assert.deepEqual(two.restarts, {}, 'no child died');
     assert.deepEqual(survivors(r.mark), [], 'every process the demo started has exited');
   });
 
