@@ -34,7 +34,7 @@ export interface DemoCliOptions {
 }
 
 /** Seconds between chaos kills when `--chaos` has no value. */
-export const DEFAULT_CHAOS_SECONDS = 10;
+export const DEFAULT_CHAOS_SECONDS = 20;
 
 function chaosSeconds(value: string): number {
   const n = Number(value);

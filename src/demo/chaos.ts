@@ -17,7 +17,8 @@ export interface ChaosKill {
 
 /**
  * Every `everySeconds`, SIGKILL one live worker or parameter-server shard, chosen by a seeded
- * random draw, as a node failure or an OOM kill would. Shard 0 is spared: it hosts the
+ * random draw, as a node failure or an OOM kill would; a tick while an earlier victim is still
+ * down passes, so failures come one at a time. Shard 0 is spared: it hosts the
  * coordinator, whose stage job comes back only after BullMQ's stalled-job check (minutes, as on
  * a cluster); every other death is repaired within seconds by the supervisor and the system's
  * retries, which is what the demo shows. Idempotent `stop()`.
@@ -39,13 +40,13 @@ export class Chaos {
   }
 
   private strike(): void {
-    const victims = chaosVictims(this.children.services.map((s) => ({ name: s.name, alive: s.exited === null && !s.gaveUp })));
-    // Draw every time, even with no victim, so the sequence depends on the seed and ticks only.
+    // One failure at a time: while an earlier victim is still coming back, this tick passes.
+    if (this.children.services.some((s) => s.exited !== null)) return;
+    const victims = chaosVictims(this.children.services.map((s) => ({ name: s.name, alive: !s.gaveUp })));
     const r = this.rng.next();
     if (victims.length === 0) return;
     const name = victims[Math.floor(r * victims.length)]!;
-    const service = this.children.services.find((s) => s.name === name)!;
-    service.child.kill('SIGKILL');
+    if (!this.children.kill(name)) return;
     const kill = { at: Math.round((Date.now() - this.started) / 100) / 10, name };
     this.kills.push(kill);
     this.onKill(kill);

@@ -19,6 +19,8 @@ export interface ChildService {
   restarts: number;
   /** Set once it died too often in a row to keep restarting (a crash loop): it stays down. */
   gaveUp: boolean;
+  /** Set while a kill asked for by `kill()` is under way: that death is no crash. */
+  killed: boolean;
 }
 
 /** How the demo restarts a dead child, like a Kubernetes restartPolicy: Always with its back-off. */
@@ -55,7 +57,7 @@ export class ChildServices {
     const logFile = join(this.logDir, `${name}.log`);
     const log = createWriteStream(logFile, { flags: 'a' });
     this.logs.push(log);
-    const service: ChildService = { name, child: null as unknown as ChildProcess, logFile, exited: null, restarts: 0, gaveUp: false };
+    const service: ChildService = { name, child: null as unknown as ChildProcess, logFile, exited: null, restarts: 0, gaveUp: false, killed: false };
     let shortLives = 0;
     const launch = () => {
       const startedAt = Date.now();
@@ -70,13 +72,16 @@ export class ChildServices {
       child.once('exit', (code, signal) => {
         service.exited = signal ?? `code ${String(code)}`;
         if (this.stopping) return;
-        shortLives = Date.now() - startedAt >= this.policy.stableAfterMs ? 1 : shortLives + 1;
+        // A death asked for (chaos) restarts at once and says nothing about a crash loop.
+        const asked = service.killed;
+        service.killed = false;
+        if (!asked) shortLives = Date.now() - startedAt >= this.policy.stableAfterMs ? 1 : shortLives + 1;
         if (shortLives > this.policy.maxCrashLoop) {
           service.gaveUp = true;
           log.write(`\n--- fiber demo: ${name} exited (${service.exited}) ${shortLives} times in a row soon after starting: not restarting it ---\n`);
           return;
         }
-        const backoff = Math.min(this.policy.maxBackoffMs, this.policy.initialBackoffMs * 2 ** (shortLives - 1));
+        const backoff = asked ? this.policy.initialBackoffMs : Math.min(this.policy.maxBackoffMs, this.policy.initialBackoffMs * 2 ** (Math.max(1, shortLives) - 1));
         log.write(`\n--- fiber demo: ${name} exited (${service.exited}); restarting in ${backoff} ms ---\n`);
         const timer = setTimeout(() => {
           this.timers.delete(timer);
@@ -90,6 +95,14 @@ export class ChildServices {
     launch();
     this.services.push(service);
     return service;
+  }
+
+  /** SIGKILL a running service on purpose (`--chaos`); the supervisor restarts it as after any death. */
+  kill(name: string): boolean {
+    const s = this.services.find((x) => x.name === name);
+    if (!s || s.exited !== null || s.gaveUp || this.stopping) return false;
+    s.killed = true;
+    return s.child.kill('SIGKILL');
   }
 
   /** Services that are down for good (a crash loop); a restarting one is not among them. */

@@ -336,7 +336,12 @@ export class Coordinator {
     addStageTime(m, run, stage, time);
     m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr), time }));
     await m.exec();
-    this.o.onStep?.({ run, stage, step, totalSteps: opt.totalSteps, losses: ema, lr: Number(fields.lr), samplesPerSec: rate, samples: results.reduce((n, r) => n + r.samples, 0), time });
+    try {
+      this.o.onStep?.({ run, stage, step, totalSteps: opt.totalSteps, losses: ema, lr: Number(fields.lr), samplesPerSec: rate, samples: results.reduce((n, r) => n + r.samples, 0), time });
+    } catch (err) {
+      // Metrics are for watching the run; a failure there must not fail the stage.
+      this.o.log.warn({ run, stage, step, err: (err as Error).message }, 'step report hook failed');
+    }
   }
 
   /** Ask every shard for its file at `step`, then write the manifest and move `latest`. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ChildServices } from '../../src/demo/child-services.js';
 import { chaosVictims } from '../../src/demo/chaos.js';
+import { startRedis } from '../helpers/redis-server.js';
 
 describe('ChildServices supervision', () => {
   it('restarts a child that exits, with back-off, and gives up on a crash loop', async () => {
@@ -26,6 +27,33 @@ describe('ChildServices supervision', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     assert.deepEqual(children.crashed(), [], 'a stopped supervisor reports nothing');
+  });
+
+  it('restarts a child killed on purpose at once, without counting it as a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fiber-children-'));
+    const redis = await startRedis();
+    // A long-lived child that needs nothing but Redis: `fiber dashboard`. With maxCrashLoop 0 a
+    // real crash would be given up on at once.
+    const children = new ChildServices(dir, process.env, { initialBackoffMs: 10, maxBackoffMs: 40, stableAfterMs: 60_000, maxCrashLoop: 0 });
+    const lives = (s: { logFile: string }) => (readFileSync(s.logFile, 'utf8').match(/fiber dashboard: http/g) ?? []).length;
+    const until = async (ok: () => boolean) => {
+      const deadline = Date.now() + 60_000;
+      while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ok());
+    };
+    try {
+      const s = children.start('worker-0', ['dashboard', '--port', '0', '--redis-url', redis.url]);
+      await until(() => lives(s) === 1);
+      assert.equal(children.kill('worker-0'), true);
+      await until(() => lives(s) === 2);
+      assert.equal(s.restarts, 1);
+      assert.deepEqual(children.crashed(), []);
+      assert.equal(children.kill('nobody'), false);
+    } finally {
+      await children.stop();
+      await redis.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
