@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -35,7 +35,7 @@ describe('ChildServices supervision', () => {
     // A long-lived child that needs nothing but Redis: `fiber dashboard`. With maxCrashLoop 0 a
     // real crash would be given up on at once.
     const children = new ChildServices(dir, process.env, { initialBackoffMs: 10, maxBackoffMs: 40, stableAfterMs: 60_000, maxCrashLoop: 0 });
-    const lives = (s: { logFile: string }) => (readFileSync(s.logFile, 'utf8').match(/fiber dashboard: http/g) ?? []).length;
+    const lives = (s: { logFile: string }) => (existsSync(s.logFile) ? readFileSync(s.logFile, 'utf8').match(/fiber dashboard: http/g) ?? [] : []).length;
     const until = async (ok: () => boolean) => {
       const deadline = Date.now() + 60_000;
       while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
