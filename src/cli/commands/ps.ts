@@ -11,6 +11,10 @@ import { RepeatLimiter } from '../../log/repeat-limiter.js';
 import { ShardProcess } from '../../ps/shard-process.js';
 import { connectRedis, redisConfigFromEnv } from '../../queue/redis-connection.js';
 import { startServiceOps, type ServiceOps } from '../../ops/service-ops.js';
+import type { FiberMetrics } from '../../ops/metrics.js';
+import type { Logger } from '../../log/logger.js';
+import { RunRegistry } from '../../queue/run-registry.js';
+import { WORKER_LOST_MS } from '../../queue/collect-status.js';
 import { FIBER_VERSION } from '../program.js';
 import type { CliContext } from '../context.js';
 import { untilSignal } from '../signals.js';
@@ -56,6 +60,7 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
     },
   });
   let coordinator: Coordinator | null = null;
+  let stopSampling = () => {};
   let workerRedis: Redis | null = null;
   let standby = shard === 0;
   const lease = shard === 0 ? new CoordinatorLease(redis, { host: opts.advertiseHost ?? hostname(), pid: process.pid, shards: opts.shards, ttlMs: (opts.leaseTtl ?? 30) * 1000 }) : null;
@@ -84,8 +89,16 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
     const lost = new Promise<LeaseLostError>((resolve) => (deposed = resolve));
     if (lease) {
       workerRedis = (await connectRedis(redisConfig, log)).redis;
-      coordinator = new Coordinator({ numShards: opts.shards, redis, workerRedis, store, log: log.child({ role: 'coordinator' }), lease });
+      const metrics = ops.metrics;
+      coordinator = new Coordinator({
+        numShards: opts.shards, redis, workerRedis, store, log: log.child({ role: 'coordinator' }), lease,
+        onStep: (r) => {
+          metrics.recordTrainingStep({ ...r, time: { ...r.time } });
+          metrics.observeStep(r.stage, { durationSeconds: r.time.wall, samples: r.samples });
+        },
+      });
       coordinator.start();
+      stopSampling = sampleWorkers(redis, metrics, log);
       log.info('coordinating stages');
       const renewLog = new RepeatLimiter(log, 30_000);
       let renewedAt = Date.now();
@@ -107,6 +120,7 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
     if (ended === 'SIGTERM') await proc.preempt(PREEMPT_WAIT_MS);
   } finally {
     clearInterval(renewTimer);
+    stopSampling();
     await ops?.close();
     await coordinator?.close();
     await lease?.release().catch((err: Error) => log.warn({ err: err.message }, 'coordinator lease release failed'));
@@ -115,6 +129,24 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
     workerRedis?.disconnect();
     redis.disconnect();
   }
+}
+
+/** Shard 0 keeps `fiber_workers` current from the workers' heartbeats, for the workers-lost alert. */
+function sampleWorkers(redis: Redis, metrics: FiberMetrics, log: Logger): () => void {
+  const registry = new RunRegistry(redis);
+  const timer = setInterval(() => {
+    registry.workers().then((ws) => {
+      const now = Date.now();
+      const byState: Record<string, number> = {};
+      for (const w of ws) {
+        const state = now - Date.parse(w.lastHeartbeat) > WORKER_LOST_MS && w.state !== 'stopped' ? 'lost' : w.state;
+        byState[state] = (byState[state] ?? 0) + 1;
+      }
+      metrics.setWorkers(byState);
+    }, (err: Error) => log.debug({ err: err.message }, 'sampling workers failed'));
+  }, 5000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** `fiber-ps-2` -> 2: a StatefulSet pod's ordinal is its shard. */
