@@ -63,6 +63,16 @@ export function registerRunCommands(program: Command): void {
     .addOption(redisUrlOption())
     .action(async (run: string, opts, cmd: Command) => (await import('./commands/cancel.js')).cancel(run, opts, await contextFor(cmd)));
 
+  program.command('ledger')
+    .description('prove from a run\'s checkpoints that every sample of each epoch was used exactly once (exit 1 naming what was not)')
+    .argument('<run>', 'run name')
+    .addOption(new Option('--stage <stage>', 'only this stage (default: every stage with a checkpoint)').choices(STAGE_NAMES))
+    .option('--checkpoints <uri>', 'the run\'s checkpoint.uri (default: from the run registry in Redis)')
+    .option('--verify', 'also recompute the sample ids from the plan and the shard indexes')
+    .option('--json', 'print the audit as JSON (schema fiber.ledger-audit/v1)')
+    .addOption(redisUrlOption())
+    .action(async (run: string, opts, cmd: Command) => (await import('./commands/ledger.js')).ledger(run, opts, await contextFor(cmd)));
+
   program.command('report')
     .description('write a run\'s losses, learning rate, throughput and evals as a self-contained HTML page plus PNG charts')
     .argument('<run>', 'run name')

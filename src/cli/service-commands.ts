@@ -23,6 +23,8 @@ export function registerServiceCommands(program: Command): void {
     .addOption(new Option('--bind <host>', 'interface to listen on').env('FIBER_PS_BIND').default('0.0.0.0'))
     .addOption(new Option('--advertise-host <host>', 'name workers reach this shard by (default: the hostname)').env('FIBER_PS_ADVERTISE_HOST'))
     .addOption(new Option('--metrics-port <port>', '/healthz, /readyz and Prometheus /metrics (default: FIBER_METRICS_PORT or 9090; 0: any free port)').argParser(nonNegInt))
+    .addOption(new Option('--lease-ttl <s>', 'shard 0: the coordinator lease\'s lifetime without renewal (a dead coordinator is replaced after at most this)').argParser(posInt).env('FIBER_PS_LEASE_TTL_S').default(30))
+    .addOption(new Option('--standby-grace <s>', 'shard 0: how long to stand by behind a coordinator with another --shards before exiting 2').argParser(nonNegInt).env('FIBER_PS_STANDBY_GRACE_S').default(120))
     .addOption(redisUrlOption())
     .action(async (opts, cmd: Command) => (await import('./commands/ps.js')).ps(opts, await contextFor(cmd, true)));
 

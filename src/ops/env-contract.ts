@@ -79,6 +79,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'FIBER_PS_SHARD', description: 'this shard index; unset in k8s, where it is the HOSTNAME ordinal (fiber-ps-2 -> 2)', readBy: ['ps'], requiredFor: [], source: { kind: 'literal' } },
   { name: 'FIBER_PS_PORT', description: 'parameter-server tensor port', readBy: ['ps'], requiredFor: ['ps'], source: { kind: 'literal' }, defaultValue: String(PORTS.psTensor) },
   { name: 'FIBER_PS_ADVERTISE_HOST', description: 'host name workers dial, published in Redis: the pod DNS name behind the headless Service', readBy: ['ps'], requiredFor: ['ps'], source: { kind: 'literal' } },
+  { name: 'FIBER_PS_LEASE_TTL_S', description: 'shard 0: the coordinator lease\'s lifetime without renewal (s); a dead coordinator is replaced after at most this', readBy: ['ps'], requiredFor: [], source: { kind: 'config' }, defaultValue: '30' },
+  { name: 'FIBER_PS_STANDBY_GRACE_S', description: 'shard 0: how long to stand by behind a coordinator with another --shards before exiting 2 (s)', readBy: ['ps'], requiredFor: [], source: { kind: 'config' }, defaultValue: '120' },
   { name: 'FIBER_WORKER_ID', description: 'worker id shown by fiber status (default: hostname)', readBy: ['worker'], requiredFor: [], source: { kind: 'downward' } },
   { name: 'FIBER_BACKEND', description: 'force a TensorFlow.js backend: tensorflow-gpu|tensorflow|wasm|cpu', readBy: ['worker'], requiredFor: [], source: { kind: 'config' } },
   { name: 'FIBER_PS_BIND', description: 'interface the parameter server listens on', readBy: ['ps'], requiredFor: [], source: { kind: 'literal' }, defaultValue: '0.0.0.0' },

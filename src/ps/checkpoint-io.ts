@@ -83,11 +83,33 @@ export async function readLatest(store: ObjectStore, stageDirUrl: string): Promi
 }
 
 export async function readManifest(store: ObjectStore, stepDir: string): Promise<CheckpointManifest> {
-  const manifest = JSON.parse((await store.read(joinUrl(stepDir, MANIFEST_FILE))).toString('utf8')) as CheckpointManifest;
-  if (manifest.format !== CHECKPOINT_FORMAT) {
-    throw new StorageError(`${stepDir}: checkpoint format ${String(manifest.format)} is not ${CHECKPOINT_FORMAT}`, 'fiber.checkpoint.format');
+  const url = joinUrl(stepDir, MANIFEST_FILE);
+  let manifest: CheckpointManifest;
+  try {
+    manifest = JSON.parse((await store.read(url)).toString('utf8')) as CheckpointManifest;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    throw new StorageError(`${url} is not JSON: the checkpoint is damaged`, 'fiber.checkpoint.corrupt', { url });
   }
+  if (typeof manifest !== 'object' || manifest === null || manifest.format !== CHECKPOINT_FORMAT) {
+    throw new StorageError(`${stepDir}: checkpoint format ${String((manifest as Partial<CheckpointManifest> | null)?.format)} is not ${CHECKPOINT_FORMAT}`, 'fiber.checkpoint.format');
+  }
+  const problem = manifestProblem(manifest);
+  if (problem) throw new StorageError(`${url}: ${problem}: the checkpoint is damaged`, 'fiber.checkpoint.corrupt', { url });
   return manifest;
+}
+
+/** The fields every reader relies on, checked once here so a damaged manifest fails typed, not as a TypeError later. */
+function manifestProblem(m: CheckpointManifest): string | null {
+  const nat = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (!nat(m.step)) return 'step is not an integer >= 0';
+  if (!nat(m.numShards) || !nat(m.totalElements)) return 'numShards / totalElements are not integers >= 0';
+  if (!Array.isArray(m.params) || !m.params.every((p) => typeof p?.name === 'string' && Array.isArray(p.shape) && p.shape.every(nat))) return 'params is not a list of { name, shape }';
+  const fileOk = (f: CheckpointFile | null | undefined) => typeof f?.name === 'string' && nat(f.flatStart) && nat(f.flatEnd) && nat(f.bytes) && typeof f.sha256 === 'string';
+  if (!Array.isArray(m.files) || !m.files.every(fileOk)) return 'files is not a list of checkpoint files';
+  if (m.model !== null && m.model !== undefined && !fileOk(m.model)) return 'model is not a checkpoint file';
+  if (m.ledger !== undefined && (typeof m.ledger !== 'object' || m.ledger === null || !Array.isArray(m.ledger.segments))) return 'ledger has no segments';
+  return null;
 }
 
 async function readVerified(store: ObjectStore, stepDir: string, file: CheckpointFile): Promise<Buffer> {

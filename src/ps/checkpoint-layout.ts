@@ -1,6 +1,7 @@
 import type { TokenizerIdentity } from '../data/pipeline/tokenizer-identity.js';
 import { joinUrl } from '../storage/url.js';
 import type { CheckpointFile } from '../queue/ps-control.js';
+import type { DeliveryLedger } from './delivery-ledger.js';
 
 export type { CheckpointFile };
 
@@ -60,5 +61,10 @@ export interface CheckpointManifest {
    * Absent in manifests written before fiber recorded it: unknown, not checked.
    */
   readonly tokenizer?: TokenizerIdentity;
+  /**
+   * Which samples steps 0..step-1 consumed (delivery-ledger.ts), read by `fiber ledger`.
+   * Absent in manifests written before fiber kept one.
+   */
+  readonly ledger?: DeliveryLedger;
   readonly createdAt: string;
 }

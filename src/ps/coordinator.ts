@@ -26,6 +26,9 @@ import { pollUntil } from './poll-until.js';
 import type { ServerParamSpec } from '../model/param-spec.js';
 import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../queue/eval-job.js';
 import { appendHistoryQuietly } from './run-history.js';
+import { LeaseLostError, type CoordinatorLease } from './coordinator-lease.js';
+import { StageDeliveries } from './stage-deliveries.js';
+import type { StepDelivery } from './delivery-ledger.js';
 import type { StepTime } from '../queue/step-time.js';
 import { splitStepTime, type TaskTiming } from './split-step-time.js';
 import { addStageTime, taskTiming } from './step-timing.js';
@@ -41,6 +44,11 @@ export interface CoordinatorOptions {
   readonly waitTimeoutMs?: number;
   /** Task job options: how often a task is retried after a crash, and how long its lock lasts. */
   readonly taskAttempts?: number;
+  /**
+   * The coordinator lease (`fiber ps` holds it before it coordinates): every write that moves a
+   * stage is fenced by its token. Without one (tests, tools) the writes are plain.
+   */
+  readonly lease?: CoordinatorLease;
   /** Called after each step's progress is written (`fiber ps` feeds its Prometheus gauges). */
   readonly onStep?: (report: StepReport) => void;
 }
@@ -87,6 +95,8 @@ export class Coordinator {
   private readonly stageQueue: ReturnType<typeof openStageQueue>;
   private closing: Promise<void> | null = null;
   private readonly abort = new AbortController();
+  /** The delivery ledger of the stage being run (concurrency 1: one stage at a time). */
+  private deliveries: StageDeliveries | null = null;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.tasks = new Queue<TaskJobPayload, TaskResult>(TASKS_QUEUE, { connection: o.redis, prefix: QUEUE_PREFIX });
@@ -126,11 +136,14 @@ export class Coordinator {
     }
     const p: StageJobPayload = { ...envelope, config };
     const now = new Date().toISOString();
+    await this.o.lease?.assertHeld();
     await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'running', { startedAt: now, error: '' });
     try {
       const result = await this.runStage(p, config, log);
       return result;
     } catch (err) {
+      // Deposed: the new coordinator owns the stage now, its registry record included.
+      if (err instanceof LeaseLostError) throw err;
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
       log.error({ err: (err as Error).message, attempt: job.attemptsMade + 1, last }, 'stage failed');
       await recordRunError(this.o.redis, p.run, { stage: p.stage, source: 'coordinator', message: `${last ? 'stage failed' : `stage attempt ${job.attemptsMade + 1} failed, retrying`}: ${(err as Error).message}` });
@@ -138,11 +151,27 @@ export class Coordinator {
       else await this.registry.updateStage(p.run, p.stage, { error: `attempt ${job.attemptsMade + 1} failed, retrying: ${(err as Error).message}` });
       throw err;
     } finally {
-      await this.o.redis.del(psKeys.active);
+      await this.delControl(psKeys.active).catch((err: unknown) => { if (!(err instanceof LeaseLostError)) throw err; });
     }
   }
 
+  /**
+   * The control records that move a stage (the active epoch, a save request): written only while
+   * this coordinator holds the lease, atomically with the token check (coordinator-lease.ts).
+   */
+  private async setControl(key: string, value: string, ttlSeconds = 0): Promise<void> {
+    if (this.o.lease) return this.o.lease.set(key, value, ttlSeconds);
+    if (ttlSeconds > 0) await this.o.redis.set(key, value, 'EX', ttlSeconds);
+    else await this.o.redis.set(key, value);
+  }
+
+  private async delControl(key: string): Promise<void> {
+    if (this.o.lease) return this.o.lease.del(key);
+    await this.o.redis.del(key);
+  }
+
   private async fail(p: Pick<StageJobPayload, 'run' | 'stage'>, message: string): Promise<void> {
+    await this.o.lease?.assertHeld();
     await this.registry.transition(p.run, p.stage, ['queued', 'running'], 'failed', { finishedAt: new Date().toISOString(), error: message });
   }
 
@@ -153,6 +182,7 @@ export class Coordinator {
     const dir = stageDir(config.checkpoint.uri, p.run, stage);
 
     let latest = await readLatest(this.o.store, dir);
+    this.deliveries = new StageDeliveries(this.o.store, config, stage);
     const tokenizer = await this.checkTokenizer(config, latest ? { kind: 'resume', ...latest } : { kind: 'init', init: p.init }, log);
     if (latest) {
       log.info({ step: latest.manifest.step, from: latest.stepDir }, 'resuming from the latest checkpoint');
@@ -166,6 +196,7 @@ export class Coordinator {
     let restartedAt: number | null = null;
     for (;;) {
       try {
+        this.deliveries.resumeFrom(latest!.manifest);
         return await this.runEpoch(p, config, specs, layout, dir, latest!.stepDir, latest!.manifest.step, tokenizer, log, restartedAt);
       } catch (err) {
         if (!(err instanceof EpochRestart)) throw err;
@@ -209,7 +240,7 @@ export class Coordinator {
     const [[, seq]] = (await this.o.redis.multi().incr(psKeys.epochSeq).incr(psKeys.epochCounter(p.run, stage)).exec()) as [[null, number], [null, number]];
     const epoch = String(seq);
     const active: ActiveStage = { epoch, run: p.run, stage, configHash: p.configHash, config, numShards: S, loadFrom, startStep, shardLives: shards.map((s) => s.startedAt), tokenizer };
-    await this.o.redis.set(psKeys.active, JSON.stringify(active));
+    await this.setControl(psKeys.active, JSON.stringify(active));
     log.info({ epoch, startStep, shards: shards.map((s) => `${s.host}:${s.port}`) }, 'stage active');
 
     const checkLives = () => this.assertShardsAlive(active);
@@ -234,6 +265,7 @@ export class Coordinator {
       if (draining !== 'cancel' && await this.cancelled(p.run)) draining = 'cancel';
       if (draining === 'cancel' && queued === v) {
         await this.checkpoint(p, config, specs, layout, dir, active, v, false, log);
+        await this.o.lease?.assertHeld();
         await this.registry.transition(p.run, stage, ['running'], 'cancelled', { finishedAt: new Date().toISOString(), step: String(v) });
         log.warn({ step: v }, 'run cancelled: stopped at a step boundary after a checkpoint');
         return { checkpoint: joinUrl(dir, stepDirName(v)), step: v, cancelled: true };
@@ -252,6 +284,7 @@ export class Coordinator {
       }, { intervalMs: 5, timeoutMs: waitMs, what: `waiting for step ${v} to be applied`, signal });
       const appliedAt = Date.now();
       const { results, timings, lastTaskAt } = await this.collect(p.run, stage, epoch, v, T, t0);
+      const delivery = await this.deliveries!.commit(v);
       const seconds = (Date.now() - t0) / 1000;
       const samples = results.reduce((n, r) => n + r.samples, 0);
       const rate = samples / Math.max(seconds, 1e-3);
@@ -273,9 +306,10 @@ export class Coordinator {
       }
       // Reported after the checkpoint, so the step's time breakdown includes it.
       const time = splitStepTime({ appliedMs: appliedAt - t0, lastTaskMs: lastTaskAt === null ? null : lastTaskAt - t0, stepMs: collectedAt - t0, checkpointMs, restartMs }, timings);
-      await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds, time);
+      await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds, time, delivery);
     }
     const finalDir = joinUrl(dir, stepDirName(total));
+    await this.o.lease?.assertHeld();
     await this.registry.transition(p.run, stage, ['running'], 'completed', { finishedAt: new Date().toISOString(), checkpoint: finalDir, error: '' });
     await promoteWaitingStage(this.registry, this.stageQueue, p.run);
     log.info({ checkpoint: finalDir }, 'stage completed');
@@ -284,6 +318,7 @@ export class Coordinator {
 
   /** Queue step `step`'s T gradient tasks, computed on version `basis`, with deterministic ids. */
   private async queueStep(run: string, stage: StageName, epoch: string, step: number, basis: number, T: number): Promise<void> {
+    await this.o.lease?.assertHeld();
     await this.tasks.addBulk(Array.from({ length: T }, (_, task) => ({
       name: `${stage}-step`,
       data: { version: 1 as const, run, stage, epoch, step, task, basis },
@@ -328,14 +363,14 @@ export class Coordinator {
     });
   }
 
-  private async report(run: string, stage: StageName, step: number, config: RunConfig, ema: Record<string, number>, raw: Record<string, number>, rate: number, results: TaskResult[], seconds: number, time: StepTime): Promise<void> {
+  private async report(run: string, stage: StageName, step: number, config: RunConfig, ema: Record<string, number>, raw: Record<string, number>, rate: number, results: TaskResult[], seconds: number, time: StepTime, delivery: StepDelivery): Promise<void> {
     const opt = config.optimizer[stage];
     const fields: Record<string, string> = { step: String(step), samplesPerSec: rate.toFixed(3), lr: String(opt.lr * lrFactor(step - 1, opt)) };
     for (const [k, v] of Object.entries(ema)) fields[`loss.${k}`] = String(v);
     const m = this.o.redis.multi().hset(registryKeys.stage(run, stage), fields);
     for (const r of results) for (const [reason, n] of Object.entries(r.skipped)) if (n > 0) m.hincrby(registryKeys.stage(run, stage), `skipped.${reason}`, n);
     addStageTime(m, run, stage, time);
-    m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr), time }));
+    m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr), time, delivery: delivery.parts }));
     await m.exec();
     try {
       this.o.onStep?.({ run, stage, step, totalSteps: opt.totalSteps, losses: ema, lr: Number(fields.lr), samplesPerSec: rate, samples: results.reduce((n, r) => n + r.samples, 0), time });
@@ -352,7 +387,7 @@ export class Coordinator {
     const name = stepDirName(step);
     const stepDir = joinUrl(dir, name);
     const req: SaveRequest = { step, stepDir };
-    await this.o.redis.set(psKeys.save(epoch), JSON.stringify(req), 'EX', 86400);
+    await this.setControl(psKeys.save(epoch), JSON.stringify(req), 86400);
     const files = await pollUntil(async () => {
       await this.assertShardsAlive(active);
       const saved = await savedFiles(this.o.redis, epoch, step);
@@ -364,6 +399,7 @@ export class Coordinator {
       const flat = (await loadFlatRange(this.o.store, stepDir, partial, 0, layout.totalElements)).params;
       model = await writeModelFile(this.o.store, stepDir, specs, flat, layout.tensorStarts);
     }
+    await this.o.lease?.assertHeld();
     await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model, active.tokenizer));
     await appendHistoryQuietly(this.o.store, this.o.redis, p.run, p.stage, dir, step, log);
     await this.queueEval(p, config, step, stepDir, final);
@@ -400,7 +436,8 @@ export class Coordinator {
     return {
       format: CHECKPOINT_FORMAT, run: p.run, stage: p.stage, step, configHash: p.configHash, config, numShards: layout.numShards,
       totalElements: layout.totalElements, params: specs.map((s) => ({ name: s.name, shape: s.shape })), files, model,
-      dataCursor: { nextStep: step }, seeds: { seed: config.seed }, init: p.init, tokenizer, createdAt: new Date().toISOString(),
+      dataCursor: { nextStep: step }, seeds: { seed: config.seed }, init: p.init, tokenizer,
+      ...(this.deliveries ? { ledger: this.deliveries.ledger } : {}), createdAt: new Date().toISOString(),
     };
   }
 

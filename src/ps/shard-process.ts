@@ -10,6 +10,7 @@ import { ShardState } from './shard-state.js';
 import { psKeys } from '../queue/keys.js';
 import { readActiveStage, readSaveRequest, SHARD_HEARTBEAT_MS, SHARD_TTL_S, type ActiveStage, type ShardRecord } from '../queue/ps-control.js';
 import type { ServerParamSpec } from '../model/param-spec.js';
+import { RepeatLimiter } from '../log/repeat-limiter.js';
 
 export interface ShardProcessOptions {
   readonly shard: number;
@@ -51,8 +52,11 @@ export class ShardProcess {
   private closing: Promise<void> | null = null;
   private port = 0;
   private ticking = false;
+  /** The control loop runs every 50 ms: a condition that persists is logged once, then summarised. */
+  private readonly repeats: RepeatLimiter;
 
   constructor(private readonly o: ShardProcessOptions) {
+    this.repeats = new RepeatLimiter(o.log, 60_000);
     this.server = new ShardServer({
       shard: o.shard, token: o.token, host: o.bindHost, port: o.port, log: o.log,
       maxBodyBytes: 0xffff_fffc, state: () => this.loaded?.state ?? null,
@@ -91,7 +95,13 @@ export class ShardProcess {
     this.closing ??= (async () => {
       for (const t of this.timers) clearInterval(t);
       await this.server.close();
-      await this.o.redis.del(psKeys.shard(this.o.shard)).catch(() => undefined);
+      // Only our own record: a deposed shard 0 must not delete the one its successor wrote.
+      const key = psKeys.shard(this.o.shard);
+      const mine = (raw: string | null) => {
+        const r = raw === null ? null : JSON.parse(raw) as Partial<ShardRecord>;
+        return r?.startedAt === this.startedAt && r.pid === process.pid;
+      };
+      await this.o.redis.get(key).then((raw) => (mine(raw) ? this.o.redis.del(key) : 0)).catch(() => undefined);
     })();
     return this.closing;
   }
@@ -120,7 +130,7 @@ export class ShardProcess {
       await this.maybeSave(this.loaded);
       this.o.onTick?.();
     } catch (err) {
-      this.o.log.error({ err: (err as Error).message, shard: this.o.shard }, 'shard control loop');
+      this.repeats.error(`loop:${(err as Error).message}`, { err: (err as Error).message, shard: this.o.shard }, 'shard control loop');
     } finally {
       this.ticking = false;
     }
@@ -128,9 +138,10 @@ export class ShardProcess {
 
   private async load(active: ActiveStage): Promise<void> {
     if (active.numShards !== this.o.numShards) {
-      this.o.log.error({ expected: active.numShards, mine: this.o.numShards }, 'the active stage was planned for another number of shards; check --shards / FIBER_PS_SHARDS');
+      this.repeats.error(`shards:${active.epoch}`, { epoch: active.epoch, expected: active.numShards, mine: this.o.numShards }, 'the active stage was planned for another number of shards; check --shards / FIBER_PS_SHARDS');
       return;
     }
+    this.repeats.clear(`shards:${active.epoch}`);
     const { specs, layout } = planStage(active.config, active.stage, this.o.numShards);
     const lo = layout.shardStarts[this.o.shard]!;
     const hi = layout.shardStarts[this.o.shard + 1]!;

@@ -93,6 +93,13 @@ export class ShardServer {
     socket.on('error', (err) => this.o.log.debug({ peer, err: err.message }, 'socket error'));
     socket.on('data', (chunk: Buffer) => {
       let frames: Frame[];
+      if (authed) {
+        // A push body is exactly the shard's slice: a frame announcing more is refused before its
+        // buffer is allocated, whoever sends it. With no stage loaded the configured cap stands
+        // (the push then gets a no_stage answer, as before).
+        const state = this.o.state();
+        decoder.maxBodyBytes = state ? Math.min(this.o.maxBodyBytes, state.size * 4) : this.o.maxBodyBytes;
+      }
       try {
         frames = decoder.push(chunk);
       } catch (err) {

@@ -21,7 +21,8 @@ export const registryKeys = {
 
 /**
  * LIST of one JSON line per optimizer step, appended by the coordinator and read by `fiber report`:
- * `{ step, t (ms epoch), seconds, samples, losses: { objective: number | null }, lr }`.
+ * `{ step, t (ms epoch), seconds, samples, losses: { objective: number | null }, lr, delivery }`;
+ * `delivery` is what the step consumed: `[{ epoch, start, end, ids }]` (ps/delivery-ledger.ts).
  */
 export function metricsKey(run: string, stage: StageName): string {
   return `fiber:metrics:${run}:${stage}`;
@@ -60,6 +61,10 @@ export const psKeys = {
   save: (e: string) => `fiber:ps:epoch:${e}:save`,
   saved: (e: string, step: number) => `fiber:ps:epoch:${e}:saved:${step}`,
   preempt: (e: string) => `fiber:ps:epoch:${e}:preempt`,
+  /** The coordinator lease (JSON: token, host, pid, shards, since), with a TTL; ps/coordinator-lease.ts. */
+  coordinatorLease: 'fiber:ps:coordinator:lease',
+  /** Fencing tokens: INCR'd once per lease taken, so a newer holder always has a larger one. */
+  coordinatorToken: 'fiber:ps:coordinator:token',
 } as const;
 
 /** LIST of a run's recent problems, newest first, capped (run-errors.ts). */

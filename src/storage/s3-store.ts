@@ -71,7 +71,8 @@ export class S3Store {
         return;
       } catch (err) {
         const mapped = mapError(bucket, key, err);
-        if (!isTransient(mapped) || attempt >= this.retry.maxAttempts) throw mapped;
+        if (!isTransient(mapped)) throw mapped;
+        if (attempt >= this.retry.maxAttempts) throw gaveUp(bucket, key, attempt, mapped);
         await new Promise((r) => setTimeout(r, this.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
       }
     }
@@ -118,17 +119,35 @@ export class S3Store {
     this.client.destroy();
   }
 
-  private call<T>(bucket: string, key: string, range: ByteRange | undefined, fn: () => Promise<T>): Promise<T> {
-    return withRetry(async () => {
-      try {
-        return await fn();
-      } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (range && status === 416) throw staleIndexError(`s3://${bucket}/${key}`, range, err);
-        throw mapError(bucket, key, err);
-      }
-    }, this.retry);
+  private async call<T>(bucket: string, key: string, range: ByteRange | undefined, fn: () => Promise<T>): Promise<T> {
+    let attempts = 0;
+    try {
+      return await withRetry(async () => {
+        attempts++;
+        try {
+          return await fn();
+        } catch (err) {
+          const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (range && status === 416) throw staleIndexError(`s3://${bucket}/${key}`, range, err);
+          throw mapError(bucket, key, err);
+        }
+      }, this.retry);
+    } catch (err) {
+      throw isTransient(err) ? gaveUp(bucket, key, attempts, err) : err;
+    }
   }
+}
+
+/**
+ * A transient failure that outlasted the retries: a StorageError naming the object (never the
+ * credentials, which SDK messages do not carry), so it reaches status and logs typed, not as a
+ * bare `SlowDown` from the SDK. Its code stays `fiber.storage.transient`: a command exits 75
+ * (storage not reachable yet, src/cli/main.ts), and nothing retries it again.
+ */
+function gaveUp(bucket: string, key: string, attempts: number, err: unknown): StorageError {
+  const e = err as { name?: string; message?: string };
+  return new StorageError(`s3://${bucket}/${key}: gave up after ${attempts} attempts: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`,
+    'fiber.storage.transient', { url: `s3://${bucket}/${key}`, attempts, cause: e.name }, { cause: err });
 }
 
 /** Turn SDK errors into ones that say which bucket, which key, and which setting to check. */

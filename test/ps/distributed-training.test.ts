@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import { createObjectStore } from '../../src/storage/object-store.js';
 import { packDataset } from '../../src/data/packing/pack-dataset.js';
 import { readCocoDevInput } from '../../src/data/packing/pack-sources.js';
 import { runFiber } from '../helpers/cli.js';
-import { startCluster, waitForStage, type Cluster } from '../helpers/cluster.js';
+import { startCluster, startFiber, waitForStage, type Cluster, type Proc } from '../helpers/cluster.js';
 import { cocoDevDir } from '../helpers/coco-dev.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
@@ -89,8 +89,29 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
     assert.notEqual(one, reference, 'and it is not the synchronous result');
   });
 
-  it('3 workers and 1 shard give bit-identical parameters', async () => {
-    assert.equal(await train('w3s1', 1, 3), reference);
+  it('3 workers and 1 shard give bit-identical parameters, while two more shard 0s contend for the coordinator', async () => {
+    // The issue's hand test: a second `fiber ps --shard 0` with --shards 2 (a mistyped flag) and a
+    // third with --shards 1 (a rolling update) against the same Redis, while the first coordinates.
+    let mistyped: Proc | null = null;
+    let rolling: Proc | null = null;
+    let exited: Promise<number | null> = Promise.resolve(null);
+    const hash = await train('w3s1', 1, 3, { disturb: async (c) => {
+      for (let i = 0; i < 600 && (await redis.client.get('fiber:ps:coordinator:lease')) === null; i++) await new Promise((r) => setTimeout(r, 50));
+      const args = (shards: number) => ['ps', '--shard', '0', '--shards', String(shards), '--port', '0', '--bind', '127.0.0.1', '--advertise-host', `other-${shards}`, '--standby-grace', '2'];
+      mistyped = startFiber('ps-0-shards-2', args(2), { FIBER_REDIS_URL: redis.url });
+      rolling = startFiber('ps-0-standby', args(1), { FIBER_REDIS_URL: redis.url });
+      exited = new Promise((resolve) => mistyped!.child.once('exit', (code) => resolve(code)));
+      c.workers.push(mistyped, rolling); // stopped with the cluster
+    } });
+    assert.equal(hash, reference);
+    const m = mistyped as Proc | null;
+    const r = rolling as Proc | null;
+    assert.ok(m && r);
+    assert.equal(await exited, 2, `the --shards 2 one exits 2 after its grace window:\n${m.output()}`);
+    assert.match(m.output(), /another shard 0 coordinates this Redis with --shards 1: 127\.0\.0\.1 \(pid \d+, --shards 1, token \d+\) since/);
+    assert.equal(r.output().match(/standing by/g)?.length, 1, `the standby says so once:\n${r.output()}`);
+    assert.equal(r.child.exitCode, null, 'and keeps standing by');
+    assert.equal(Number(await redis.client.get('fiber:ps:epochs:w3s1:coarse')), 1, 'the coordinator never restarted its stage');
   });
 
   it('a worker killed with SIGKILL mid-task costs only its task: same bits', async () => {
@@ -108,6 +129,24 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
       throw new Error('no worker ever became busy');
     } });
     assert.equal(hash, reference);
+    // The delivery ledger, read back from the checkpoints alone (no Redis): exactly once despite the kill.
+    const ckpt = join(root, 'kill');
+    const audit = await runFiber(['ledger', 'kill', '--checkpoints', ckpt, '--verify', '--json']);
+    assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+    const report = JSON.parse(audit.stdout) as { ok: boolean; stages: Array<{ samples: number; idsVerified: boolean; checkpoints: unknown[] }> };
+    assert.equal(report.ok, true);
+    assert.equal(report.stages[0]!.samples, STEPS * 8);
+    assert.equal(report.stages[0]!.idsVerified, true);
+    // A hand-corrupted ledger: the last step's range recorded twice, the first step's not at all.
+    const manifestPath = join(ckpt, 'kill', 'coarse', 'step-00000003', 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { ledger: { segments: Array<Record<string, number | string>> } };
+    const [seg] = manifest.ledger.segments;
+    manifest.ledger.segments = [{ ...seg!, start: 8, fromStep: 1 }, { ...seg!, start: 16, fromStep: 2 }];
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const bad = await runFiber(['ledger', 'kill', '--checkpoints', ckpt]);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /MISSING .*step-00000003 \(step 3\): epoch 0 ranks \[0, 8\) \(8 samples, step 0\) never consumed/);
+    assert.match(bad.stdout, /DUPLICATED .*: epoch 0 ranks \[16, 24\) \(8 samples, step 2\) consumed twice/);
   });
 
   it('a parameter-server shard killed and restarted: the stage resumes from the latest checkpoint, same bits', async () => {
@@ -126,6 +165,10 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
     assert.equal(hash, reference);
     const epochs = Number(await redis.client.get('fiber:ps:epochs:psrestart:coarse'));
     assert.ok(epochs >= 2, `the coordinator restarted the stage in a new epoch (epochs: ${epochs})`);
+    // The steps redone after the restart are in the ledger once.
+    const audit = await runFiber(['ledger', 'psrestart', '--checkpoints', join(root, 'psrestart'), '--json']);
+    assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+    assert.equal((JSON.parse(audit.stdout) as { ok: boolean }).ok, true);
   });
 
   it('a task longer than its lock keeps the lock: no task is ever taken twice', async () => {

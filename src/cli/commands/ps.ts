@@ -5,6 +5,9 @@ import { DEFAULT_RETRY } from '../../storage/retry.js';
 import { s3ConfigFromEnv } from '../../storage/s3-config.js';
 import { UsageError } from '../../errors/index.js';
 import { Coordinator } from '../../ps/coordinator.js';
+import { CoordinatorLease, LeaseLostError } from '../../ps/coordinator-lease.js';
+import { takeCoordinatorLease } from '../../ps/coordinator-standby.js';
+import { RepeatLimiter } from '../../log/repeat-limiter.js';
 import { ShardProcess } from '../../ps/shard-process.js';
 import { connectRedis, redisConfigFromEnv } from '../../queue/redis-connection.js';
 import { startServiceOps, type ServiceOps } from '../../ops/service-ops.js';
@@ -24,6 +27,10 @@ export interface PsOptions {
   readonly advertiseHost?: string;
   readonly metricsPort?: number;
   readonly redisUrl?: string;
+  /** Shard 0: the coordinator lease's TTL, seconds. @defaultValue 30 */
+  readonly leaseTtl?: number;
+  /** Shard 0: seconds to stand by behind a coordinator with another --shards before exiting 2. @defaultValue 120 */
+  readonly standbyGrace?: number;
 }
 
 /** Seconds a preempted shard waits for its checkpoint (k8s terminationGracePeriodSeconds is longer). */
@@ -55,18 +62,36 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
   let coordinator: Coordinator | null = null;
   let stopSampling = () => {};
   let workerRedis: Redis | null = null;
+  let standby = shard === 0;
+  const lease = shard === 0 ? new CoordinatorLease(redis, { host: opts.advertiseHost ?? hostname(), pid: process.pid, shards: opts.shards, ttlMs: (opts.leaseTtl ?? 30) * 1000 }) : null;
+  let renewTimer: NodeJS.Timeout | undefined;
+  // A standby never listened nor registered: closing it must not delete the holder's shard record.
+  let started = false;
+  const stopped = new AbortController();
+  const signalled = untilSignal().then((s) => { stopped.abort(); return s; });
   try {
-    await proc.start();
     ops = await startServiceOps({
       process: 'ps', env: ctx.env, ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), labels: { shard: String(shard) },
-      isReady: () => (redis.status === 'ready' ? true : { ready: false, reason: `redis ${redis.status}` }), version: FIBER_VERSION, log,
+      isReady: () => (standby ? { ready: false, reason: 'standby: another shard 0 coordinates' } : redis.status === 'ready' ? true : { ready: false, reason: `redis ${redis.status}` }),
+      version: FIBER_VERSION, log,
     });
     log.info({ metricsPort: ops.health.port }, 'health and metrics serving');
-    if (shard === 0) {
+    // A second shard 0 must not register as shard 0 (its record would replace the holder's and
+    // restart its stage): it stands by before it listens.
+    if (lease && !(await takeCoordinatorLease(lease, { shards: opts.shards, mismatchGraceMs: (opts.standbyGrace ?? 120) * 1000, log, signal: stopped.signal, onAttempt: () => ops?.heartbeat() }))) {
+      log.warn('stopped while standing by');
+      return;
+    }
+    standby = false;
+    started = true;
+    await proc.start();
+    let deposed: (err: LeaseLostError) => void = () => undefined;
+    const lost = new Promise<LeaseLostError>((resolve) => (deposed = resolve));
+    if (lease) {
       workerRedis = (await connectRedis(redisConfig, log)).redis;
       const metrics = ops.metrics;
       coordinator = new Coordinator({
-        numShards: opts.shards, redis, workerRedis, store, log: log.child({ role: 'coordinator' }),
+        numShards: opts.shards, redis, workerRedis, store, log: log.child({ role: 'coordinator' }), lease,
         onStep: (r) => {
           metrics.recordTrainingStep({ ...r, time: { ...r.time } });
           metrics.observeStep(r.stage, { durationSeconds: r.time.wall, samples: r.samples });
@@ -75,15 +100,31 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
       coordinator.start();
       stopSampling = sampleWorkers(redis, metrics, log);
       log.info('coordinating stages');
+      const renewLog = new RepeatLimiter(log, 30_000);
+      let renewedAt = Date.now();
+      renewTimer = setInterval(() => void lease.renew().then((ok) => {
+        if (ok) renewedAt = Date.now();
+        else deposed(new LeaseLostError('the coordinator lease was taken over or expired: stopping so this process restarts as a standby'));
+      }, (err: Error) => {
+        renewLog.warn('renew', { err: err.message }, 'coordinator lease renewal failed; retrying');
+        // Unrenewed for a whole TTL: another shard 0 may hold it now. Stop before it matters.
+        if (Date.now() - renewedAt > lease.ttlMs) deposed(new LeaseLostError('the coordinator lease could not be renewed for a whole TTL: stopping so this process restarts as a standby'));
+      }), Math.min(2000, Math.max(100, Math.floor(lease.ttlMs / 3))));
     }
-    const signal = await untilSignal();
-    log.warn({ signal }, 'stopping');
-    if (signal === 'SIGTERM') await proc.preempt(PREEMPT_WAIT_MS);
+    const ended = await Promise.race([signalled, lost]);
+    if (ended instanceof LeaseLostError) {
+      log.error({ err: ended.message }, 'deposed');
+      throw ended;
+    }
+    log.warn({ signal: ended }, 'stopping');
+    if (ended === 'SIGTERM') await proc.preempt(PREEMPT_WAIT_MS);
   } finally {
+    clearInterval(renewTimer);
     stopSampling();
     await ops?.close();
     await coordinator?.close();
-    await proc.close();
+    await lease?.release().catch((err: Error) => log.warn({ err: err.message }, 'coordinator lease release failed'));
+    if (started) await proc.close();
     await store.close();
     workerRedis?.disconnect();
     redis.disconnect();

@@ -57,8 +57,11 @@ export function parseShardIndex(text: string, where: string): ShardIndex {
   } catch (err) {
     throw new StorageError(`${where} is not valid JSON; rebuild it with \`fiber data index\``, 'fiber.data.bad_index', { where }, { cause: err });
   }
-  const n = v.keys?.length;
-  if (v.format !== 'fiber-shard-index' || v.version !== 1 || n === undefined || v.offsets?.length !== n || v.sizes?.length !== n || typeof v.shardBytes !== 'number' || (v.crc32s !== undefined && v.crc32s.length !== n)) {
+  // Every field checked, not just present: a damaged index must fail here, typed, not as a
+  // TypeError deep in a read (found by test/data/webdataset/readers-fuzz.test.ts).
+  const ints = (a: unknown, n: number) => Array.isArray(a) && a.length === n && a.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
+  const n = typeof v === 'object' && v !== null && Array.isArray(v.keys) && v.keys.every((k) => typeof k === 'string') ? v.keys.length : undefined;
+  if (n === undefined || v.format !== 'fiber-shard-index' || v.version !== 1 || !ints(v.offsets, n) || !ints(v.sizes, n) || typeof v.shardBytes !== 'number' || (v.crc32s !== undefined && !ints(v.crc32s, n))) {
     throw new StorageError(`${where} is not a fiber shard index (version 1); rebuild it with \`fiber data index\``, 'fiber.data.bad_index', { where });
   }
   return v as ShardIndex;
