@@ -295,7 +295,8 @@ export class Coordinator {
       if (!draining && (await this.o.redis.get(psKeys.preempt(epoch))) !== null) draining = 'preempt';
       const drained = queued === v + 1;
       let checkpointMs = 0;
-      if (checkpointAfter(v) || (draining === 'preempt' && drained)) {
+      const checkpointed = checkpointAfter(v) || (draining === 'preempt' && drained);
+      if (checkpointed) {
         const c0 = Date.now();
         await this.checkpoint(p, config, specs, layout, dir, active, v + 1, v + 1 === total, log);
         checkpointMs = Date.now() - c0;
@@ -307,6 +308,9 @@ export class Coordinator {
       // Reported after the checkpoint, so the step's time breakdown includes it.
       const time = splitStepTime({ appliedMs: appliedAt - t0, lastTaskMs: lastTaskAt === null ? null : lastTaskAt - t0, stepMs: collectedAt - t0, checkpointMs, restartMs }, timings);
       await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds, time, delivery);
+      // After the report: the step's own metrics entry (written after its checkpoint, for the
+      // checkpoint's time) belongs in the history chunk of that checkpoint.
+      if (checkpointed) await appendHistoryQuietly(this.o.store, this.o.redis, p.run, stage, dir, v + 1, log);
     }
     const finalDir = joinUrl(dir, stepDirName(total));
     await this.o.lease?.assertHeld();
@@ -401,7 +405,6 @@ export class Coordinator {
     }
     await this.o.lease?.assertHeld();
     await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model, active.tokenizer));
-    await appendHistoryQuietly(this.o.store, this.o.redis, p.run, p.stage, dir, step, log);
     await this.queueEval(p, config, step, stepDir, final);
     await this.prune(dir, config);
     log.info({ step, dir: stepDir, ms: Date.now() - started }, 'checkpoint written');
