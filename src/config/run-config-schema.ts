@@ -31,6 +31,7 @@ export const modelSchema = z.strictObject({
   numFusionLayers: z.number().int().min(2).describe('Fused layer pairs: the top k-2 Swin stage-3 blocks and both stage-4 blocks, with the top k text layers'),
   crossHidden: posInt().describe('Width of the ITC and fusion projections and poolers'),
   fpnChannels: posInt().describe('FPN and detection-head channels (fine stage)'),
+  fineTowerDepth: posInt().describe('DyConv layers in the fine head\'s DyHead tower (reference: 6)'),
   dropout: z.number().min(0).lt(1).describe('Dropout on text hidden states and attention probabilities'),
   dropPath: z.number().min(0).lt(1).describe('Swin stochastic-depth rate'),
   recompute: z.enum(RECOMPUTE_MODES).describe('Activation recomputation: none keeps every activation for the backward pass; blocks keeps only each Swin block\'s and RoBERTa layer\'s inputs and recomputes its forward in the backward pass (same gradients to the bit, about a third more compute, a fraction of the memory)'),

@@ -37,9 +37,9 @@ for (const stage of ['coarse', 'fine'] as const satisfies readonly Stage[]) {
     const trainable = open.specs.filter((s) => s.trainable);
     assert.equal(r.grads.size, trainable.length);
     const dead = trainable.filter((s) => !(maxAbs(r.grads.get(s.name)!) > 0)).map((s) => s.name);
-    // FCOS sends objects whose reach is under 64 px to P3 (docs/decisions.md, "Fine targets"): in
-    // a 64 px image no box can reach P4-P7, so their per-level box scales get no gradient, as in
-    // FCOS. Everything else, P3's scale included, must.
+    // ATSS puts a 64 px image's objects on P3 (its 64 px anchors match them best, test
+    // fine-targets), so the per-level box scales of P4-P7 get no gradient at this size; every
+    // other tensor, P3's scale and all DyHead weights included, must.
     const unreachable = stage === 'fine' ? [1, 2, 3, 4].map((l) => `head.scales.${l}.scale`) : [];
     assert.equal(TINY.imageSize, 64);
     assert.deepEqual(dead, unreachable, 'every trainable tensor has a non-zero, finite gradient');
