@@ -68,7 +68,7 @@ export function giouLoss(pred: tf.Tensor, target: tf.Tensor): tf.Tensor {
 
 /** ATSS targets of a micro-batch as flat arrays: what the three losses compare against. */
 export interface FineLossTargets {
-  /** [B, A, L] the assigned box's positive-map row (normalised, as GLIP's); unmatched: NO_OBJECT_TOKEN. */
+  /** [B, A, L] the assigned box's positive-map row made binary (1 where > 0, as the reference's collator); unmatched: NO_OBJECT_TOKEN. */
   readonly tokens: Float32Array;
   /** [B, A, 4] the assigned box (x1, y1, x2, y2); for negatives the anchor itself (weight 0). */
   readonly boxes: Float32Array;
@@ -102,7 +102,11 @@ export function fineLossTargets(batch: FineBatch, levels: Parameters<typeof assi
       }
       positive[i * a + p] = 1;
       boxes.set(gt.subarray(4 * g, 4 * g + 4), (i * a + p) * 4);
-      tokens.set(batch.positiveMap.subarray((i * m + g) * l, (i * m + g + 1) * l), row);
+      // Binary, as the reference trains: its collator (collate_batch.py BatchCollator) copies each
+      // image's normalised positive map into a torch.bool tensor and back to float, so the loss
+      // sees 1 on every token of the box's phrase, not 1/k.
+      const map = batch.positiveMap.subarray((i * m + g) * l, (i * m + g + 1) * l);
+      for (let k = 0; k < l; k++) if (map[k]! > 0) tokens[row + k] = 1;
     }
   }
   return { tokens, boxes, centerness, positive, numPositive };

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/model/backend.js';
-import { fineLossTerms, giouLoss, sigmoidFocal, type FineLossTargets } from '../../src/model/fine-loss.js';
+import { anchorBoxes } from '../../src/model/fine-anchors.js';
+import { fineLossTargets, fineLossTerms, giouLoss, sigmoidFocal, type FineLossTargets } from '../../src/model/fine-loss.js';
+import type { FineBatch } from '../../src/model/batch.js';
 
 before(async () => {
   await selectBackend();
@@ -12,7 +14,23 @@ const LN2 = Math.log(2);
 const near = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) < 1e-5, `${what}: ${got} vs ${want}`);
 
 describe('fine losses against hand-computed values', () => {
-  it('token focal: BCE x (1 - p_t)^2 x alpha_t, soft targets as GLIP\'s normalised map', () => {
+  it('token targets are binary, as the reference\'s collator makes the normalised map (bool, then float)', () => {
+    // One 64 px image, one 24 px box whose phrase is tokens 1-2 (GLIP map 0.5 each), text length 4.
+    const levels = [8, 16, 32, 64, 128].map((stride) => ({ stride, height: Math.ceil(64 / stride), width: Math.ceil(64 / stride) }));
+    const anchors = anchorBoxes(levels, 3);
+    const batch: FineBatch = {
+      pixelValues: new Float32Array(3 * 64 * 64), inputIds: Int32Array.from([0, 5, 6, 2]), attentionMask: Int32Array.from([1, 1, 1, 1]),
+      boxes: Float32Array.from([20, 20, 44, 44]), boxMask: Int32Array.from([1]), positiveMap: Float32Array.from([0, 0.5, 0.5, 0]),
+      numSamples: 1, imageSize: 64, textLength: 4, maxBoxes: 1,
+    };
+    const t = fineLossTargets(batch, levels, anchors);
+    assert.ok(t.numPositive > 0);
+    for (let p = 0; p < anchors.length / 4; p++) {
+      assert.deepEqual([...t.tokens.subarray(4 * p, 4 * p + 4)], t.positive[p] ? [0, 1, 1, 0] : [0, 0, 0, 0], `anchor ${p}`);
+    }
+  });
+
+  it('token focal: BCE x (1 - p_t)^2 x alpha_t, soft targets allowed', () => {
     const v = sigmoidFocal(tf.zeros([3]), tf.tensor1d([1, 0, 0.5])).dataSync();
     near(v[0]!, 0.25 * 0.25 * LN2, 'target 1'); // p = 0.5: (1 - 0.5)^2 x 0.25
     near(v[1]!, 0.75 * 0.25 * LN2, 'target 0');
