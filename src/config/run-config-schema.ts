@@ -32,6 +32,7 @@ export const modelSchema = z.strictObject({
   crossHidden: posInt().describe('Width of the ITC and fusion projections and poolers'),
   fpnChannels: posInt().describe('FPN and detection-head channels (fine stage)'),
   fineTowerDepth: posInt().describe('DyConv layers in the fine head\'s DyHead tower (reference: 6)'),
+  fineAnchorStrides: positive().describe('Side of the fine head\'s anchors in strides of their FPN level (reference RPN.ANCHOR_SIZES / ANCHOR_STRIDE: 8, i.e. 64 px on P3 up to 1024 px on P7)'),
   dropout: z.number().min(0).lt(1).describe('Dropout on text hidden states and attention probabilities'),
   dropPath: z.number().min(0).lt(1).describe('Swin stochastic-depth rate'),
   recompute: z.enum(RECOMPUTE_MODES).describe('Activation recomputation: none keeps every activation for the backward pass; blocks keeps only each Swin block\'s and RoBERTa layer\'s inputs and recomputes its forward in the backward pass (same gradients to the bit, about a third more compute, a fraction of the memory)'),

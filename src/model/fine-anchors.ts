@@ -10,7 +10,10 @@ export interface LevelGeometry {
   readonly width: number;
 }
 
-/** Anchor size in strides (RPN.ANCHOR_SIZES / ANCHOR_STRIDE). */
+/**
+ * The reference's anchor side in strides (RPN.ANCHOR_SIZES / ANCHOR_STRIDE = 64/8 ... 1024/128):
+ * the default of model.fineAnchorStrides, and fiber-base's value.
+ */
 export const ANCHOR_SIZE_IN_STRIDES = 8;
 
 /** BoxCoder weights (wx, wy, ww, wh) of vldyhead.py. */
@@ -21,15 +24,16 @@ export const BOX_DELTA_CLAMP = Math.log(1000 / 16);
 
 /**
  * maskrcnn-benchmark's anchors (generate_anchors + grid_anchors): cell (i, j) of a level with
- * stride s has centre (j s + (s - 1) / 2, i s + (s - 1) / 2) and corners centre -+ (8 s - 1) / 2,
- * i.e. width 8 s in the "+1" pixel convention the coder and IoU use. -> [A, 4] (x1, y1, x2, y2).
+ * stride s has centre (j s + (s - 1) / 2, i s + (s - 1) / 2) and corners centre -+ (k s - 1) / 2,
+ * i.e. width k s in the "+1" pixel convention the coder and IoU use, k = sizeInStrides (the
+ * reference's 8 unless model.fineAnchorStrides says otherwise). -> [A, 4] (x1, y1, x2, y2).
  */
-export function anchorBoxes(levels: readonly LevelGeometry[]): Float32Array {
+export function anchorBoxes(levels: readonly LevelGeometry[], sizeInStrides: number = ANCHOR_SIZE_IN_STRIDES): Float32Array {
   const total = levels.reduce((a, l) => a + l.height * l.width, 0);
   const out = new Float32Array(total * 4);
   let k = 0;
   for (const l of levels) {
-    const half = (ANCHOR_SIZE_IN_STRIDES * l.stride - 1) / 2;
+    const half = (sizeInStrides * l.stride - 1) / 2;
     const c0 = (l.stride - 1) / 2;
     for (let i = 0; i < l.height; i++) {
       for (let j = 0; j < l.width; j++, k++) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { DYCONV_PARAM_SUFFIXES, dyConvLayer } from './dyhead.js';
-import { anchorBoxes, BOX_CODER_WEIGHTS, BOX_DELTA_CLAMP, type LevelGeometry } from './fine-anchors.js';
+import { ANCHOR_SIZE_IN_STRIDES, anchorBoxes, BOX_CODER_WEIGHTS, BOX_DELTA_CLAMP, type LevelGeometry } from './fine-anchors.js';
 import type { FiberModelConfig } from './model-config.js';
 import { blockCall } from './ops/block-call.js';
 import { conv2d } from './ops/conv2d.js';
@@ -119,7 +119,7 @@ export function fineHead(config: FiberModelConfig, params: ParamTensors, stageMa
     regs.push(tf.mul(conv2d(t, p('head.bbox_pred.weight'), p('head.bbox_pred.bias')), p(`head.scales.${l}.scale`)).reshape([b, n, 4]));
     ctrs.push(conv2d(t, p('head.centerness.weight'), p('head.centerness.bias')).reshape([b, n]));
   });
-  const anchors = anchorBoxes(levels);
+  const anchors = anchorBoxes(levels, config.fineAnchorStrides ?? ANCHOR_SIZE_IN_STRIDES);
   const regions = tf.concat(tower.map((t, l) => t.reshape([b, levels[l]!.height * levels[l]!.width, f])), 1); // [B, A, F]
   const mask = attentionMask.asType('float32').expandDims(2); // [B, L, 1]
   const tHat = l2Normalize(tf.mul(textTokens, mask)); // [B, L, T]

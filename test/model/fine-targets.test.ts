@@ -19,6 +19,13 @@ describe('anchors', () => {
     assert.deepEqual([...a.subarray(4 * 85)], [63.5 - 511.5, 63.5 - 511.5, 63.5 + 511.5, 63.5 + 511.5]); // P7
   });
 
+  it('model.fineAnchorStrides sets the side in strides: 3 at fiber-tiny gives 24 px on P3, 48 on P4', () => {
+    const a = anchorBoxes(LEVELS, 3);
+    assert.deepEqual([...a.subarray(0, 4)], [3.5 - 11.5, 3.5 - 11.5, 3.5 + 11.5, 3.5 + 11.5]); // 24 px in the +1 convention
+    assert.deepEqual([...a.subarray(4 * 64, 4 * 64 + 4)], [7.5 - 23.5, 7.5 - 23.5, 7.5 + 23.5, 7.5 + 23.5]); // first P4 anchor: 48 px
+    assert.deepEqual(anchorCentres(a), anchorCentres(anchorBoxes(LEVELS))); // same centres as the reference's
+  });
+
   it('IoU uses the +1 pixel convention of boxlist_iou', () => {
     // [0, 1] x [0, 1] is 2 x 2 = 4 pixels; [1, 2] x [0, 1] overlaps it in 1 x 2.
     assert.equal(boxIouPlusOne([0, 0, 1, 1], 0, [1, 0, 2, 1], 0), 2 / 6);
