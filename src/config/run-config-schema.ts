@@ -20,7 +20,7 @@ export const modelSchema = z.strictObject({
   imageEmbedDim: posInt().describe('Swin patch-embedding width C; stage i has C*2^i channels'),
   imageDepths: z.tuple([posInt(), posInt(), posInt(), posInt()]).describe('Swin blocks per stage'),
   imageHeads: z.tuple([posInt(), posInt(), posInt(), posInt()]).describe('Swin attention heads per stage'),
-  imageSize: posInt().multipleOf(32).describe('Square image side in pixels (window = imageSize/32): coarse images are resized to it (reference: 384, bicubic, no augmentation), fine images padded into it'),
+  imageSize: posInt().multipleOf(32).describe('Square image side in pixels of the coarse stage (reference: 384, bicubic, no augmentation); it sets the Swin window (imageSize/32) of both stages. Fine images keep their aspect (data.fine.minSizes, maxSize)'),
   mlpRatio: positive().describe('Swin MLP hidden width as a multiple of C'),
   textHidden: posInt().describe('RoBERTa hidden size'),
   textLayers: posInt().describe('RoBERTa layers'),
@@ -51,8 +51,8 @@ export const coarseDataSchema = z.strictObject({
 export const fineDataSchema = z.strictObject({
   shards: shardsSchema,
   weights: weightsSchema,
-  minSizes: z.array(posInt()).min(1).describe('Shorter-side sizes sampled per image (multi-scale training)'),
-  maxSize: posInt().describe('Cap on the longer side in pixels'),
+  minSizes: z.array(posInt()).min(1).describe('Shorter-side sizes sampled per image (multi-scale training; reference 480-800); evaluation uses the largest'),
+  maxSize: posInt().describe('Cap on the longer side in pixels (reference 1333); batches pad to their largest image, rounded up to 32'),
   maxTextLen: posInt().describe('Tokens per query (reference: 256)'),
   flipProbability: fraction().describe('Horizontal flip probability; flips boxes and swaps left/right in the caption'),
 });

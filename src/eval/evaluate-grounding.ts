@@ -37,7 +37,6 @@ const ORACLE = `oracle@${HIT_IOU}`;
 export async function evaluateGrounding(config: FiberModelConfig, params: ParamTensors, batches: AsyncIterable<GroundingBatch> | Iterable<GroundingBatch>, opts: GroundingOptions = {}): Promise<GroundingOutcome> {
   let n = 0, samples = 0, hits = 0, chance = 0, oracle = 0;
   for await (const b of batches) {
-    if (b.imageSize !== config.imageSize) throw new FiberError('fiber.eval.input', 'usage', `images are ${b.imageSize} px, the model takes ${config.imageSize}`);
     const out = await fineOutputs(config, params, b);
     const a = out.centerness.length / b.numSamples, l = b.textLength;
     b.samples.forEach((s, i) => {
@@ -61,10 +60,10 @@ export async function evaluateGrounding(config: FiberModelConfig, params: ParamT
 
 /** The fine head on the fused backbone, as probabilities: tokenProbs [B, A, L], centerness [B, A], boxes [B, A, 4]. */
 async function fineOutputs(config: FiberModelConfig, params: ParamTensors, b: GroundingBatch): Promise<{ tokenProbs: Float32Array; centerness: Float32Array; boxes: Float32Array }> {
-  const nb = b.numSamples, s = b.imageSize, l = b.textLength;
+  const nb = b.numSamples, l = b.textLength;
   const [probs, ctr, boxes] = tf.tidy(() => {
     const mask = tf.tensor2d(b.attentionMask, [nb, l], 'int32');
-    const enc = encode(config, params, { pixelValues: tf.tensor4d(b.pixelValues, [nb, 3, s, s]), inputIds: tf.tensor2d(b.inputIds, [nb, l], 'int32'), attentionMask: mask }, 'fusion', new DropoutContext(false, 0));
+    const enc = encode(config, params, { pixelValues: tf.tensor4d(b.pixelValues, [nb, 3, b.imageHeight, b.imageWidth]), inputIds: tf.tensor2d(b.inputIds, [nb, l], 'int32'), attentionMask: mask, imageWindows: 'pad' }, 'fusion', new DropoutContext(false, 0));
     const head = fineHead(config, params, enc.stageMaps!, enc.textTokens!, mask);
     return [tf.sigmoid(head.tokenLogits), tf.sigmoid(head.centerness), head.boxes];
   });

@@ -135,12 +135,12 @@ export function fineLossTerms(out: { tokenLogits: tf.Tensor; boxes: tf.Tensor; c
 
 /** Fine losses of one micro-batch. Dropout (if any) is seeded by `seed`; assignment is deterministic. */
 export function fineLosses(config: FiberModelConfig, params: ParamTensors, batch: FineBatch, seed: number, training: boolean, gradSink?: GradSink): FineLosses {
-  const b = batch.numSamples, s = batch.imageSize, l = batch.textLength;
+  const b = batch.numSamples, l = batch.textLength;
   const drop = new DropoutContext(training, deriveSeed(seed, 'dropout'), gradSink);
-  const pixels = tf.tensor4d(batch.pixelValues, [b, 3, s, s]);
+  const pixels = tf.tensor4d(batch.pixelValues, [b, 3, batch.imageHeight, batch.imageWidth]);
   const ids = tf.tensor2d(batch.inputIds, [b, l], 'int32');
   const mask = tf.tensor2d(batch.attentionMask, [b, l], 'int32');
-  const enc = encode(config, params, { pixelValues: pixels, inputIds: ids, attentionMask: mask }, 'fusion', drop);
+  const enc = encode(config, params, { pixelValues: pixels, inputIds: ids, attentionMask: mask, imageWindows: 'pad' }, 'fusion', drop);
   const out = fineHead(config, params, enc.stageMaps!, enc.textTokens!, mask, drop);
   return fineLossTerms(out, fineLossTargets(batch, out.levels, out.anchors), mask);
 }

@@ -21,7 +21,7 @@ describe('fine losses against hand-computed values', () => {
     const batch: FineBatch = {
       pixelValues: new Float32Array(3 * 64 * 64), inputIds: Int32Array.from([0, 5, 6, 2]), attentionMask: Int32Array.from([1, 1, 1, 1]),
       boxes: Float32Array.from([20, 20, 44, 44]), boxMask: Int32Array.from([1]), positiveMap: Float32Array.from([0, 0.5, 0.5, 0]),
-      numSamples: 1, imageSize: 64, textLength: 4, maxBoxes: 1,
+      numSamples: 1, imageHeight: 64, imageWidth: 64, textLength: 4, maxBoxes: 1,
     };
     const t = fineLossTargets(batch, levels, anchors);
     assert.ok(t.numPositive > 0);

@@ -75,6 +75,6 @@ export function makeFineBatch(config: FiberModelConfig, b: number, l: number, se
   }
   return {
     pixelValues: base.pixelValues, inputIds: base.inputIds, attentionMask: base.attentionMask,
-    boxes, boxMask, positiveMap, numSamples: b, imageSize: s, textLength: l, maxBoxes: m,
+    boxes, boxMask, positiveMap, numSamples: b, imageHeight: s, imageWidth: s, textLength: l, maxBoxes: m,
   };
 }
