@@ -25,12 +25,13 @@ export function registerDataCommands(program: Command): void {
 
   data
     .command('pack')
-    .description('turn COCO captions/instances, coco-dev annotations.jsonl or an image+.txt folder into shards (and their indexes)')
-    .addOption(new Option('--from <format>', 'input format').choices(['coco', 'coco-dev', 'folder']).makeOptionMandatory())
-    .option('--images <dir>', 'folder of images (coco, coco-dev) or of image + .txt pairs (folder)')
+    .description('turn COCO captions/instances, MDETR grounding or COCO-format detection annotations, coco-dev annotations.jsonl or an image+.txt folder into shards (and their indexes)')
+    .addOption(new Option('--from <format>', 'input format').choices(['coco', 'coco-dev', 'mdetr', 'detection', 'folder']).makeOptionMandatory())
+    .option('--images <dir>', 'folder of images (coco, coco-dev, mdetr, detection) or of image + .txt pairs (folder)')
     .option('--captions <file>', 'COCO captions JSON (captions_train2017.json); --from coco')
-    .option('--instances <file>', 'COCO instances JSON; also writes fine-stage shards (category prompts); --from coco')
-    .option('--annotations <file>', 'coco-dev annotations.jsonl; --from coco-dev')
+    .option('--instances <file>', 'COCO-format instances JSON (COCO, Objects365): fine-stage detection shards (category prompts); --from coco or detection')
+    .option('--annotations <file>', 'coco-dev annotations.jsonl (--from coco-dev) or an MDETR annotation JSON such as final_flickr_separateGT_train.json (--from mdetr)')
+    .option('--vg-images <dir>', 'images of MDETR records whose data_source is "vg" (final_mixed_*); default --images; --from mdetr')
     .requiredOption('--out <url>', 'folder URL for the shards: coarse/ and fine/ are created under it')
     .option('--samples-per-shard <n>', 'samples per shard', positiveInt, 1000)
     .option('--json', 'print the result as JSON')
@@ -88,8 +89,9 @@ export function registerDataCommands(program: Command): void {
 }
 
 export interface DataPackOptions {
-  readonly from: 'coco' | 'coco-dev' | 'folder';
+  readonly from: 'coco' | 'coco-dev' | 'mdetr' | 'detection' | 'folder';
   readonly images?: string;
+  readonly vgImages?: string;
   readonly captions?: string;
   readonly instances?: string;
   readonly annotations?: string;

@@ -7,9 +7,10 @@ export function renderEvalResult(r: EvalResult): string[] {
     lines.push(`N = ${r.n} image-caption pairs (first caption per image)`, ...recallTable(r, ''));
     if (r.rerank !== null) lines.push(`ITM re-ranking of each query's ITC top ${r.rerank}:`, ...recallTable(r, 'itm_'));
   } else {
-    lines.push(`N = ${r.n} phrases in ${r.samples} captions`);
+    lines.push(`N = ${r.n} phrases in ${r.samples} captions${r.images !== undefined ? ` of ${r.images} images` : ''}`);
     for (const [key, score] of Object.entries(r.scores)) {
-      const note = r.chance[key] !== undefined ? `chance ${fmt(r.chance[key])} (a uniformly random anchor)` : key.startsWith('oracle') ? 'the best any anchor of these boxes could do' : '';
+      const random = key.startsWith('R@') ? 'a uniformly random ranking of the anchors' : 'a uniformly random anchor';
+      const note = r.chance[key] !== undefined ? `chance ${fmt(r.chance[key])} (${random})` : key.startsWith('oracle') ? 'the best any anchor of these boxes could do' : '';
       lines.push(`${key.padEnd(12)} ${fmt(score)}   ${note}`);
     }
   }

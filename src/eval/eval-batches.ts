@@ -26,7 +26,7 @@ export interface GroundingBatch {
   readonly inputIds: Int32Array; // [B, L]
   readonly attentionMask: Int32Array; // [B, L]
   /** Per sample: the real image's extent inside the padded input (boxes are clipped to it) and its phrases. */
-  readonly samples: ReadonlyArray<{ readonly key: string; readonly width: number; readonly height: number; readonly phrases: readonly GroundingPhrase[] }>;
+  readonly samples: ReadonlyArray<{ readonly key: string; readonly width: number; readonly height: number; readonly phrases: readonly GroundingPhrase[]; readonly imageId?: string }>;
 }
 
 export function toRetrievalBatch(samples: readonly PreparedSample[], config: DataStageConfig, tokenizer: TextTokenizer): RetrievalBatch {
@@ -35,15 +35,20 @@ export function toRetrievalBatch(samples: readonly PreparedSample[], config: Dat
   return { pixelValues: b.pixelValues, inputIds: b.inputIds, attentionMask: b.attentionMask, numSamples: b.numSamples, imageSize: b.imageSize, textLength: b.textLength };
 }
 
+/** A prepared sample with what identifies its image (eval-samples.ts: a digest of the image bytes). */
+export type EvalSample = PreparedSample & { readonly imageId?: string };
+
 /**
  * The grounding batch of the samples that keep at least one phrase (others are counted as
- * `no_phrases`, truncated phrases as `phrase_truncated`); undefined when none does.
+ * `no_phrases`, truncated phrases as `phrase_truncated`, eval phrases naming no box as
+ * `phrase_no_box`); undefined when none does.
  */
-export function toGroundingBatch(samples: readonly PreparedSample[], config: DataStageConfig, tokenizer: TextTokenizer, skip: (reason: EvalSkipReason) => void): GroundingBatch | undefined {
-  const kept: Array<{ s: PreparedSample; phrases: GroundingPhrase[] }> = [];
+export function toGroundingBatch(samples: readonly EvalSample[], config: DataStageConfig, tokenizer: TextTokenizer, skip: (reason: EvalSkipReason) => void): GroundingBatch | undefined {
+  const kept: Array<{ s: EvalSample; phrases: GroundingPhrase[] }> = [];
   for (const s of samples) {
-    const { phrases, truncated } = groundingPhrases(s.boxes, s.boxSpans, s.tokenOffsets, config.maxTextLen);
+    const { phrases, truncated, noBox } = groundingPhrases(s.boxes, s.boxSpans, s.tokenOffsets, config.maxTextLen, s.phraseSpans);
     for (let i = 0; i < truncated; i++) skip('phrase_truncated');
+    for (let i = 0; i < noBox; i++) skip('phrase_no_box');
     if (phrases.length === 0) skip('no_phrases');
     else kept.push({ s, phrases });
   }
@@ -52,6 +57,6 @@ export function toGroundingBatch(samples: readonly PreparedSample[], config: Dat
   return {
     numSamples: data.numSamples, imageHeight: data.imageHeight, imageWidth: data.imageWidth, textLength: data.textLength,
     pixelValues: data.pixelValues, inputIds: data.inputIds, attentionMask: data.attentionMask,
-    samples: kept.map(({ s, phrases }) => ({ key: s.key, width: s.image.width, height: s.image.height, phrases })),
+    samples: kept.map(({ s, phrases }) => ({ key: s.key, width: s.image.width, height: s.image.height, phrases, ...(s.imageId !== undefined ? { imageId: s.imageId } : {}) })),
   };
 }

@@ -8,6 +8,7 @@ export const EVAL_SKIP_REASONS = [
   'not_grounding', // grounding: a detection sample (labels, no caption): scored by AP, not by phrase accuracy
   'no_phrases', // grounding: a sample left with no box and phrase to ground after cleaning
   'phrase_truncated', // grounding: a phrase whose tokens fall beyond data.fine.maxTextLen (one count per phrase)
+  'phrase_no_box', // grounding: a phrase of tokens_positive_eval that names no box left after cleaning (one count per phrase)
 ] as const;
 export type EvalSkipReason = (typeof EVAL_SKIP_REASONS)[number];
 
@@ -18,7 +19,9 @@ export type EvalSkipReason = (typeof EVAL_SKIP_REASONS)[number];
  * retrieval scores (and chance, same keys): i2t_r1, i2t_r5, i2t_r10 (image->text, the reference's
  * TR@K), t2i_r1, t2i_r5, t2i_r10 (text->image, IR@K), r_mean (mean of the six); with --rerank K
  * also the same keys prefixed `itm_` after ITM re-ranking of each query's ITC top K.
- * grounding scores: acc@0.5 (chance: same key), oracle@0.5 (no chance counterpart).
+ * grounding scores: acc@0.5 (top-1 accuracy per phrase; a RefCOCO record is one phrase), R@1, R@5,
+ * R@10 (Flickr30k "any box" recall per phrase; R@1 = acc@0.5), chance for each of these,
+ * oracle@0.5 (no chance counterpart).
  */
 export interface EvalResult {
   readonly task: EvalTask;
@@ -35,6 +38,8 @@ export interface EvalResult {
   readonly n: number;
   /** Samples evaluated: retrieval n; grounding the captions (with their image) that had a phrase to ground. */
   readonly samples: number;
+  /** Grounding: distinct images (by content) among those samples; several captions may share one. */
+  readonly images?: number;
   readonly scores: Record<string, number>;
   readonly chance: Record<string, number>;
   /** What was left out, by reason (bad-sample reasons and EVAL_SKIP_REASONS); only non-zero counts. */

@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import type { BadSampleCounter } from '../data/bad-sample.js';
 import type { DataStageConfig } from '../data/pipeline/data-stage-config.js';
 import { mapLimit } from '../storage/map-limit.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { prepareSample, type PreparedSample } from '../data/pipeline/prepare-sample.js';
+import { prepareSample } from '../data/pipeline/prepare-sample.js';
 import { readSamples } from '../data/webdataset/raw-sample.js';
 import { createRng, hashInts } from '../data/pipeline/rng.js';
 import { parseAnnotations, type SampleAnnotations } from '../data/pipeline/sample-annotations.js';
 import type { TextTokenizer } from '../data/pipeline/text-tokenizer.js';
+import type { EvalSample } from './eval-batches.js';
 import type { EvalSkipReason } from './eval-result.js';
 
 export interface EvalSampleOptions {
@@ -31,19 +33,23 @@ export interface EvalSampleOptions {
  *  - coarse: the first caption of each image (the usual one-pair-per-image zero-shot protocol);
  *  - fine: grounding samples only (caption + boxes + tokens_positive); detection samples are
  *    counted as `not_grounding`.
+ * Each sample carries `imageId`, a digest of its image bytes, so that captions of one image
+ * (MDETR packs one record per image-caption pair) count as one image.
  * Each decode is deterministic: the eval config leaves no random choice (one caption, one scale,
  * no flip), and the rng is seeded by the sample's position anyway.
  */
-export async function* readEvalSamples(store: ObjectStore, urls: readonly string[], opts: EvalSampleOptions): AsyncGenerator<PreparedSample[]> {
+export async function* readEvalSamples(store: ObjectStore, urls: readonly string[], opts: EvalSampleOptions): AsyncGenerator<EvalSample[]> {
   const { dataConfig: config, bad } = opts;
   let pending: Array<{ a: SampleAnnotations; position: number }> = [];
   let read = 0;
   let produced = 0;
-  const decode = async (): Promise<PreparedSample[]> => {
-    const out = await mapLimit(pending, config.read.decodeConcurrency, ({ a, position }) =>
-      prepareSample(a, position, config, opts.tokenizer, createRng(hashInts(0, position)), bad));
+  const decode = async (): Promise<EvalSample[]> => {
+    const out = await mapLimit(pending, config.read.decodeConcurrency, async ({ a, position }): Promise<EvalSample | undefined> => {
+      const s = await prepareSample(a, position, config, opts.tokenizer, createRng(hashInts(0, position)), bad);
+      return s && { ...s, imageId: createHash('sha1').update(a.image).digest('hex') };
+    });
     pending = [];
-    const good = out.filter((s): s is PreparedSample => s !== undefined);
+    const good = out.filter((s): s is EvalSample => s !== undefined);
     produced += good.length;
     return good;
   };

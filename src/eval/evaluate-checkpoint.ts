@@ -71,7 +71,7 @@ export async function evaluateCheckpoint(store: ObjectStore, opts: EvalOptions):
 
   await selectBackend();
   const model = new FiberModel(ckpt.config.model, ckpt.stage, ckpt.weights);
-  let outcome: { n: number; samples: number; scores: Record<string, number>; chance: Record<string, number>; rerank: number | null };
+  let outcome: { n: number; samples: number; images?: number; scores: Record<string, number>; chance: Record<string, number>; rerank: number | null };
   try {
     if (opts.task === 'retrieval') {
       const batches = (async function* () {
@@ -101,7 +101,7 @@ export async function evaluateCheckpoint(store: ObjectStore, opts: EvalOptions):
   }
   return {
     task: opts.task, checkpoint: opts.checkpoint, resolved: ckpt.resolved, stage: ckpt.stage, step: ckpt.step, preset: ckpt.config.model.preset,
-    n: outcome.n, samples: outcome.samples, scores: outcome.scores, chance: outcome.chance, skipped, rerank: outcome.rerank,
+    n: outcome.n, samples: outcome.samples, ...(outcome.images !== undefined ? { images: outcome.images } : {}), scores: outcome.scores, chance: outcome.chance, skipped, rerank: outcome.rerank,
     seconds: (performance.now() - started) / 1000,
   };
 }

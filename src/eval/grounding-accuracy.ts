@@ -1,4 +1,5 @@
 import { boxIou, type Box } from './box-iou.js';
+import { chanceRecallAtK, GROUNDING_KS, recallAtK } from './grounding-recall.js';
 
 /*
  * Phrase grounding as pure functions of the fine head's outputs for one image (no tensors).
@@ -58,6 +59,10 @@ export interface PhraseOutcome {
   readonly chance: number;
   /** 1 when some anchor's box hits: the most any text scoring could reach with these boxes. */
   readonly oracle: number;
+  /** Recall at each K of GROUNDING_KS (recallAtK): some box of the phrase's top K anchors hits. recall[0] (K = 1) is `hit`. */
+  readonly recall: readonly number[];
+  /** The same for a uniformly random ranking of the anchors (chanceRecallAtK). */
+  readonly chanceRecall: readonly number[];
 }
 
 /**
@@ -70,11 +75,15 @@ export function groundPhrase(scores: ArrayLike<number>, boxes: ArrayLike<number>
   if (truth.length === 0) throw new RangeError('a phrase needs at least one ground-truth box');
   let best = -Infinity;
   for (let p = 0; p < a; p++) if (Number.isFinite(scores[p]!) && scores[p]! > best) best = scores[p]!;
+  const hitAt = new Uint8Array(a);
   let hits = 0, bestCount = 0, bestHits = 0;
   for (let p = 0; p < a; p++) {
     const box: Box = [boxes[4 * p]!, boxes[4 * p + 1]!, boxes[4 * p + 2]!, boxes[4 * p + 3]!];
     const hit = truth.some((t) => boxIou(box, t) >= threshold);
-    if (hit) hits++;
+    if (hit) {
+      hits++;
+      hitAt[p] = 1;
+    }
     // With no finite score at all, every anchor is "best": the pick is uniform, i.e. chance.
     const isBest = best === -Infinity || scores[p] === best;
     if (isBest) {
@@ -82,5 +91,8 @@ export function groundPhrase(scores: ArrayLike<number>, boxes: ArrayLike<number>
       if (hit) bestHits++;
     }
   }
-  return { hit: bestHits / bestCount, chance: hits / a, oracle: hits > 0 ? 1 : 0 };
+  return {
+    hit: bestHits / bestCount, chance: hits / a, oracle: hits > 0 ? 1 : 0,
+    recall: recallAtK(scores, hitAt, GROUNDING_KS), chanceRecall: chanceRecallAtK(a, hits, GROUNDING_KS),
+  };
 }

@@ -72,8 +72,9 @@ describe('fiber eval', { skip: coco.skip, timeout: 120_000 }, () => {
     assert.equal(r.samples, 4);
     assert.ok(r.n >= 4);
     inUnit(r);
-    assert.deepEqual(Object.keys(r.scores).sort(), ['acc@0.5', 'oracle@0.5']);
-    assert.deepEqual(Object.keys(r.chance), ['acc@0.5']);
+    assert.deepEqual(Object.keys(r.scores), ['acc@0.5', 'R@1', 'R@5', 'R@10', 'oracle@0.5']);
+    assert.deepEqual(Object.keys(r.chance), ['acc@0.5', 'R@1', 'R@5', 'R@10']);
+    assert.equal(r.scores['R@1'], r.scores['acc@0.5'], 'R@1 is top-1 accuracy');
   });
 
   it('plain output is a table with chance beside the scores', async () => {
@@ -118,10 +119,11 @@ describe('renderEvalResult', () => {
   it('grounding: accuracy, chance and oracle on their own lines', () => {
     const lines = renderEvalResult({
       task: 'grounding', checkpoint: 's3://b/run/fine', resolved: 's3://b/run/fine/step-00000050', stage: 'fine', step: 50, preset: 'fiber-tiny',
-      n: 12, samples: 5, scores: { 'acc@0.5': 0.25, 'oracle@0.5': 0.75 }, chance: { 'acc@0.5': 0.1 }, skipped: { not_grounding: 2 }, rerank: null, seconds: 1.25,
+      n: 12, samples: 5, images: 4, scores: { 'acc@0.5': 0.25, 'R@5': 0.5, 'oracle@0.5': 0.75 }, chance: { 'acc@0.5': 0.1, 'R@5': 0.3 }, skipped: { not_grounding: 2 }, rerank: null, seconds: 1.25,
     });
     assert.equal(lines[0], 'grounding  fiber-tiny fine checkpoint step 50  s3://b/run/fine/step-00000050');
-    assert.ok(lines.includes('N = 12 phrases in 5 captions'));
+    assert.ok(lines.includes('N = 12 phrases in 5 captions of 4 images'), lines.join('\n'));
+    assert.ok(lines.some((l) => /^R@5\s+0\.500\s+chance 0\.300 \(a uniformly random ranking of the anchors\)/.test(l)), lines.join('\n'));
     assert.ok(lines.some((l) => /^acc@0\.5\s+0\.250\s+chance 0\.100/.test(l)), lines.join('\n'));
     assert.ok(lines.some((l) => /^oracle@0\.5\s+0\.750/.test(l)));
     assert.ok(lines.includes('skipped: not_grounding 2'));

@@ -98,6 +98,9 @@ describe('evaluateCheckpoint', { skip: coco.skip }, () => {
     checkFractions(r);
     assert.ok(r.scores['acc@0.5']! <= r.scores['oracle@0.5']!);
     assert.ok(r.chance['acc@0.5']! <= r.scores['oracle@0.5']!);
+    assert.equal(r.scores['R@1'], r.scores['acc@0.5']);
+    assert.ok(r.scores['R@5']! <= r.scores['R@10']! && r.scores['R@10']! <= r.scores['oracle@0.5']!);
+    assert.ok(r.images! >= 1 && r.images! <= r.samples, `${r.images} images`);
   });
 
   it('errors name what to fix', async () => {

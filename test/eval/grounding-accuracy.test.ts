@@ -23,9 +23,10 @@ describe('grounding maths', () => {
   const boxes = [0, 0, 2, 2, 1, 0, 3, 2, 10, 10, 12, 12];
 
   it('a hit needs IoU >= 0.5 for the best-scoring anchor; chance is the share of anchors that hit', () => {
-    assert.deepEqual(groundPhrase([0.9, 0.5, 0.1], boxes, [truth]), { hit: 1, chance: 1 / 3, oracle: 1 });
-    assert.deepEqual(groundPhrase([0.1, 0.9, 0.2], boxes, [truth]), { hit: 0, chance: 1 / 3, oracle: 1 });
-    assert.deepEqual(groundPhrase([0.1, 0.9, 0.2], boxes, [[5, 5, 6, 6]]), { hit: 0, chance: 0, oracle: 0 });
+    // recall at K = 1, 5, 10: with 3 anchors, K >= 3 takes them all.
+    assert.deepEqual(groundPhrase([0.9, 0.5, 0.1], boxes, [truth]), { hit: 1, chance: 1 / 3, oracle: 1, recall: [1, 1, 1], chanceRecall: [1 / 3, 1, 1] });
+    assert.deepEqual(groundPhrase([0.1, 0.9, 0.2], boxes, [truth]), { hit: 0, chance: 1 / 3, oracle: 1, recall: [0, 1, 1], chanceRecall: [1 / 3, 1, 1] });
+    assert.deepEqual(groundPhrase([0.1, 0.9, 0.2], boxes, [[5, 5, 6, 6]]), { hit: 0, chance: 0, oracle: 0, recall: [0, 0, 0], chanceRecall: [0, 0, 0] });
   });
 
   it('any of the phrase\'s boxes counts', () => {
@@ -47,13 +48,26 @@ describe('grounding maths', () => {
     const { phrases, truncated } = groundingPhrases([b0, b1], [[[0, 4]], [[0, 4], [11, 14]]], offsets, 6);
     assert.equal(truncated, 0);
     assert.deepEqual(phrases, [
-      { span: [0, 4], tokens: [1], boxes: [b0, b1] },
-      { span: [11, 14], tokens: [4], boxes: [b1] },
+      { spans: [[0, 4]], tokens: [1], boxes: [b0, b1] },
+      { spans: [[11, 14]], tokens: [4], boxes: [b1] },
     ]);
     // With a query of 4 tokens "cat" (token 4) is cut off: not evaluated, counted.
     const cut = groundingPhrases([b0, b1], [[[0, 4]], [[0, 4], [11, 14]]], offsets, 4);
     assert.equal(cut.truncated, 1);
     assert.equal(cut.phrases.length, 1);
+  });
+
+  it('eval phrases (tokens_positive_eval) are taken as listed: several spans one phrase, boxes by overlapping span', () => {
+    const b0: Box = [0, 0, 1, 1], b1: Box = [2, 2, 3, 3];
+    // "left white car" (RefCOCO: one box, head-word spans) and "dogs" naming no box.
+    const offsets: Array<[number, number]> = [[0, 0], [0, 4], [5, 10], [11, 14], [15, 19], [0, 0]];
+    const boxSpans = [[[0, 4], [5, 10], [11, 14]], [[11, 14]]] as const;
+    const r = groundingPhrases([b0, b1], boxSpans, offsets, 6, [[[0, 4], [5, 10], [11, 14]], [[15, 19]]]);
+    assert.deepEqual(r.phrases, [{ spans: [[0, 4], [5, 10], [11, 14]], tokens: [1, 2, 3], boxes: [b0, b1] }]);
+    assert.equal(r.noBox, 1);
+    assert.equal(r.truncated, 0);
+    // Without them the same boxes give one phrase per distinct span.
+    assert.equal(groundingPhrases([b0, b1], boxSpans, offsets, 6).phrases.length, 3);
   });
 });
 

@@ -1,6 +1,8 @@
 import { UsageError } from '../../errors/index.js';
 import { packDataset } from '../../data/packing/pack-dataset.js';
 import { readCocoDevInput, readCocoInput, readFolderInput, type PackInput } from '../../data/packing/pack-sources.js';
+import { readDetectionInput } from '../../data/packing/read-detection-input.js';
+import { readMdetrInput } from '../../data/packing/read-mdetr-input.js';
 import type { DataPackOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';
@@ -13,7 +15,7 @@ export async function runDataPack(opts: DataPackOptions, globals: GlobalOptions)
     const result = await packDataset(input, store, { out: opts.out, samplesPerShard: opts.samplesPerShard }, (n) => {
       if (n % 1000 === 0) log.info({ samples: n }, 'packing');
     });
-    for (const path of result.missingImages) log.warn({ image: path }, 'image file missing: sample skipped');
+    for (const e of result.skippedExamples) log.warn({ reason: e.reason, record: e.where, detail: e.detail }, 'skipped bad input');
     printPackResult(result, opts.json);
   } finally {
     await store.close();
@@ -30,6 +32,10 @@ async function readInput(opts: DataPackOptions): Promise<PackInput> {
       return readCocoInput(need('--images', opts.images), need('--captions', opts.captions), opts.instances);
     case 'coco-dev':
       return readCocoDevInput(need('--images', opts.images), need('--annotations', opts.annotations));
+    case 'mdetr':
+      return readMdetrInput(need('--images', opts.images), need('--annotations', opts.annotations), opts.vgImages ? { vgImagesDir: opts.vgImages } : {});
+    case 'detection':
+      return readDetectionInput(need('--images', opts.images), need('--instances', opts.instances));
     case 'folder':
       return readFolderInput(need('--images', opts.images));
   }

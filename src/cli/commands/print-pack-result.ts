@@ -10,5 +10,6 @@ export function printPackResult(result: PackResult, json: boolean | undefined): 
     if (!w) continue;
     process.stdout.write(`${stage}: ${w.samples} samples in ${w.urls.length} shards (${(w.bytes / 1e6).toFixed(1)} MB), indexed\n  ${w.pattern}\n`);
   }
-  if (result.missingImages.length) process.stdout.write(`skipped ${result.missingImages.length} samples whose image file is missing\n`);
+  const skipped = Object.entries(result.skipped);
+  if (skipped.length) process.stdout.write(`skipped: ${skipped.map(([reason, n]) => `${reason} ${n}`).join(', ')}\n`);
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { PackInput, PackedSample } from './pack-sources.js';
+import { PackSkips, type PackSkipExample, type PackSkipReason } from './pack-skips.js';
 import { ShardWriter, type WrittenShards } from '../webdataset/shard-writer.js';
 
 /** Where and how `fiber data pack` writes. */
@@ -17,11 +18,16 @@ export interface PackResult {
   readonly coarse?: WrittenShards;
   readonly fine?: WrittenShards;
   readonly missingImages: string[];
+  /** What was left out, by reason (PACK_SKIP_REASONS): the reader's counts plus `missing_image` per sample. */
+  readonly skipped: Partial<Record<PackSkipReason, number>>;
+  /** The first few skipped things, for the user to look at. */
+  readonly skippedExamples: PackSkipExample[];
 }
 
 /** Write the coarse and (if any) fine samples of `input` as shards with their indexes. */
 export async function packDataset(input: PackInput, store: ObjectStore, config: PackConfig, onProgress?: (written: number) => void): Promise<PackResult> {
   const missingImages: string[] = [];
+  const skips = input.skipped ?? new PackSkips();
   const base = config.out.replace(/\/+$/, '');
   // Several fine samples (one per caption) share an image and come in a row: keep the last one.
   let last: { path: string; bytes: Promise<Buffer | undefined> } | undefined;
@@ -37,6 +43,7 @@ export async function packDataset(input: PackInput, store: ObjectStore, config: 
       const bytes = await image(s.imagePath);
       if (!bytes) {
         missingImages.push(s.imagePath);
+        skips.add('missing_image', s.key, s.imagePath);
         continue;
       }
       const ext = extname(s.imagePath).slice(1).toLowerCase().replace('jpeg', 'jpg');
@@ -49,5 +56,5 @@ export async function packDataset(input: PackInput, store: ObjectStore, config: 
   };
   const coarse = await write(input.coarse, `${base}/coarse`);
   const fine = await write(input.fine, `${base}/fine`);
-  return { ...(coarse ? { coarse } : {}), ...(fine ? { fine } : {}), missingImages: [...new Set(missingImages)] };
+  return { ...(coarse ? { coarse } : {}), ...(fine ? { fine } : {}), missingImages: [...new Set(missingImages)], skipped: { ...skips.counts }, skippedExamples: [...skips.examples] };
 }

@@ -1,6 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { UsageError } from '../../errors/index.js';
+import type { PackSkips } from './pack-skips.js';
+import { readDetectionInput } from './read-detection-input.js';
+import { readJsonArrays } from './read-json-arrays.js';
 
 /**
  * Readers that turn standard annotation files into the samples `fiber data pack` writes. Each
@@ -23,35 +26,26 @@ export interface PackedSample {
 export interface PackInput {
   readonly coarse: PackedSample[];
   readonly fine: PackedSample[];
+  /** Records, boxes and spans the reader left out, by reason (readers that validate). */
+  readonly skipped?: PackSkips;
 }
 
 const xywhToXyxy = ([x, y, w, h]: number[]): Xyxy => [x ?? 0, y ?? 0, (x ?? 0) + (w ?? 0), (y ?? 0) + (h ?? 0)];
 
-/** COCO 2017 captions (+ optional instances) JSON files. */
+/**
+ * COCO 2017 captions (+ optional instances) JSON files: coarse samples from the captions, fine
+ * detection samples from the instances (readDetectionInput).
+ */
 export async function readCocoInput(imagesDir: string, captionsPath: string, instancesPath?: string): Promise<PackInput> {
-  const captions = await readJson<{ images: CocoImage[]; annotations: Array<{ image_id: number; caption: string }> }>(captionsPath, '--captions');
+  const captions = (await readJsonArrays(captionsPath, '--captions', ['images', 'annotations'])) as unknown as { images: CocoImage[]; annotations: Array<{ image_id: number; caption: string }> };
   const byImage = new Map<number, string[]>();
-  for (const a of captions.annotations ?? []) byImage.set(a.image_id, [...(byImage.get(a.image_id) ?? []), a.caption.trim()]);
-  const coarse = (captions.images ?? [])
+  for (const a of captions.annotations) if (typeof a?.caption === 'string') byImage.set(a.image_id, [...(byImage.get(a.image_id) ?? []), a.caption.trim()]);
+  const coarse = captions.images
     .filter((im) => byImage.has(im.id))
     .map((im) => ({ key: cocoKey(im.id), imagePath: join(imagesDir, im.file_name), json: { image_id: im.id, width: im.width, height: im.height, captions: byImage.get(im.id) }, txt: byImage.get(im.id)?.[0] }));
-  const fine: PackedSample[] = [];
-  if (instancesPath) {
-    const inst = await readJson<{ images: CocoImage[]; annotations: Array<{ image_id: number; bbox: number[]; category_id: number; iscrowd?: number }>; categories: Array<{ id: number; name: string }> }>(instancesPath, '--instances');
-    const names = new Map((inst.categories ?? []).map((c) => [c.id, c.name]));
-    const boxes = new Map<number, Array<{ box: Xyxy; label: string }>>();
-    for (const a of inst.annotations ?? []) {
-      if (a.iscrowd) continue; // crowd regions are not single objects (GLIP ignores them too)
-      boxes.set(a.image_id, [...(boxes.get(a.image_id) ?? []), { box: xywhToXyxy(a.bbox), label: names.get(a.category_id) ?? String(a.category_id) }]);
-    }
-    const categories = [...names.values()];
-    for (const im of inst.images ?? []) {
-      const list = boxes.get(im.id);
-      if (!list?.length) continue;
-      fine.push({ key: cocoKey(im.id), imagePath: join(imagesDir, im.file_name), json: { image_id: im.id, width: im.width, height: im.height, boxes: list.map((b) => b.box), labels: list.map((b) => b.label), categories } });
-    }
-  }
-  return { coarse, fine };
+  if (!instancesPath) return { coarse, fine: [] };
+  const { fine, skipped } = await readDetectionInput(imagesDir, instancesPath);
+  return { coarse, fine, ...(skipped ? { skipped } : {}) };
 }
 
 interface CocoImage {
@@ -146,18 +140,4 @@ export async function readFolderInput(dir: string): Promise<PackInput> {
 
 function cocoKey(id: number): string {
   return String(id).padStart(12, '0');
-}
-
-async function readJson<T>(path: string, flag: string): Promise<T> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read ${flag} ${path}: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new UsageError(`${flag} ${path} is not valid JSON: ${(err as Error).message}`);
-  }
 }

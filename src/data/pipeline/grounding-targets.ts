@@ -75,6 +75,16 @@ function matchCase(word: string, like: string): string {
   return word;
 }
 
+/**
+ * A category name as it goes into a detection prompt, cleaned as GLIP's clean_name does:
+ * "(...)" removed ("bat (animal)" -> "bat"), "_" -> " ", double spaces collapsed; we also trim
+ * the ends, which GLIP leaves (its "bat " would put two spaces before the separator). Case is
+ * kept, as GLIP keeps it.
+ */
+export function cleanCategoryName(name: string): string {
+  return name.replace(/\(.*\)/g, '').replace(/_/g, ' ').replace(/ {2}/g, ' ').trim();
+}
+
 /** Settings for turning detection labels into a grounding prompt (reference §3.3, GLIP od_to_grounding). */
 export interface DetectionPromptConfig {
   /** Negative (absent) categories added to the prompt, at most. @defaultValue 85 */

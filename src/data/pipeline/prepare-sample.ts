@@ -17,6 +17,8 @@ export interface PreparedSample {
   readonly boxes: readonly Box[];
   readonly boxSpans: ReadonlyArray<readonly Span[]>;
   readonly tokenOffsets: ReadonlyArray<readonly [number, number]>;
+  /** Fine grounding samples that name them (tokens_positive_eval): the phrases eval scores, spans into the final caption. */
+  readonly phraseSpans?: ReadonlyArray<readonly Span[]>;
 }
 
 /**
@@ -48,6 +50,9 @@ export async function prepareSample(a: SampleAnnotations, position: number, conf
     }
     const grounded = cleanBoxes(boxes, spans, image.originalWidth, image.originalHeight, caption.length, where, bad);
     let groundedSpans: Span[][] = grounded.map((g) => [...g.spans]);
+    // Eval's phrases keep only spans inside the caption; training never reads them.
+    let phraseSpans = a.evalPhrases?.map((p) => p.filter(([s, e]) => s >= 0 && e > s && e <= caption.length)).filter((p) => p.length > 0);
+    if (flip && phraseSpans) phraseSpans = swapLeftRight(caption, phraseSpans).spans;
     if (flip) ({ caption, spans: groundedSpans } = swapLeftRight(caption, groundedSpans));
     const enc = tokenizer.encode(caption, config.maxTextLen);
     const sx = image.width / image.originalWidth;
@@ -61,6 +66,7 @@ export async function prepareSample(a: SampleAnnotations, position: number, conf
       boxes: grounded.map((g) => transformBox(g.box, sx, sy, flip ? image.width : undefined)),
       boxSpans: groundedSpans,
       tokenOffsets: enc.offsets,
+      ...(phraseSpans ? { phraseSpans } : {}),
     };
   } catch (err) {
     if (err instanceof UndecodableImageError) {

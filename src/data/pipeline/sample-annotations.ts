@@ -5,7 +5,7 @@ import type { RawSample } from '../webdataset/raw-sample.js';
  * What a shard sample says, before any image work. Layouts accepted (webdataset conventions):
  *  - coarse: `key.txt` (one caption) and/or `key.json` {"captions": [...]} or {"caption": "..."};
  *  - fine, grounding (MDETR style): `key.json` {"caption", "boxes": [[x0,y0,x1,y1] px],
- *    "tokens_positive": [[[start, end], ...] per box]};
+ *    "tokens_positive": [[[start, end], ...] per box], "tokens_positive_eval"?: [[[start, end], ...] per phrase]};
  *  - fine, detection: `key.json` {"boxes", "labels": ["person", ...], "categories"?: [all names]},
  *    turned into a category-name prompt by detectionToGrounding.
  */
@@ -21,6 +21,11 @@ export interface SampleAnnotations {
   readonly boxes: ReadonlyArray<readonly [number, number, number, number]>;
   /** Character spans into captions[0] for each box (grounding). */
   readonly tokensPositive: ReadonlyArray<ReadonlyArray<readonly [number, number]>>;
+  /**
+   * Grounding only, where the sample says: the phrases evaluation scores, each a list of spans
+   * into captions[0] (MDETR's tokens_positive_eval). Training does not read it.
+   */
+  readonly evalPhrases?: ReadonlyArray<ReadonlyArray<readonly [number, number]>>;
   /** Category name of each box (detection); empty for grounding. */
   readonly labels: readonly string[];
   /** All category names of the dataset, for negative sampling (detection). */
@@ -81,8 +86,16 @@ export function parseAnnotations(raw: RawSample, stage: 'coarse' | 'fine', bad: 
     bad.add({ ...where, reason: 'malformed_json', detail: 'tokens_positive must be [[[start, end], ...] per box]' });
     return undefined;
   }
+  const evalPhrases = json?.tokens_positive_eval;
+  if (evalPhrases !== undefined && !(Array.isArray(evalPhrases) && evalPhrases.every((p) => Array.isArray(p) && p.every(isSpan)))) {
+    bad.add({ ...where, reason: 'malformed_json', detail: 'tokens_positive_eval must be [[[start, end], ...] per phrase]' });
+    return undefined;
+  }
   // Grounding uses one caption: the one the spans refer to.
-  return { ...base, captions: [nonEmpty[0] as string], boxes, tokensPositive: spans as Array<Array<[number, number]>>, labels: [] };
+  return {
+    ...base, captions: [nonEmpty[0] as string], boxes, tokensPositive: spans as Array<Array<[number, number]>>, labels: [],
+    ...(evalPhrases !== undefined ? { evalPhrases: evalPhrases as Array<Array<[number, number]>> } : {}),
+  };
 }
 
 function collectCaptions(raw: RawSample, json: Record<string, unknown> | undefined): string[] | undefined {

@@ -1,9 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BadSampleCounter } from '../../../src/data/bad-sample.js';
-import { cleanBoxes, detectionToGrounding, positiveMap, swapLeftRight, transformBox } from '../../../src/data/pipeline/grounding-targets.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cleanBoxes, cleanCategoryName, detectionToGrounding, positiveMap, swapLeftRight, transformBox } from '../../../src/data/pipeline/grounding-targets.js';
 import { createRng } from '../../../src/data/pipeline/rng.js';
-import { defaultTokenizer } from '../../../src/data/pipeline/text-tokenizer.js';
+import { defaultTokenizer, loadTokenizer } from '../../../src/data/pipeline/text-tokenizer.js';
+import { createObjectStore } from '../../../src/storage/object-store.js';
+import { cocoDevDir } from '../../helpers/coco-dev.js';
+import { robertaBaseDir } from '../../helpers/roberta-base.js';
+
+const coco = cocoDevDir();
+const roberta = robertaBaseDir();
 
 test('swapLeftRight swaps whole words, keeps case, and moves spans', () => {
   const caption = 'The left dog is right of the Leftover cat on the Right.';
@@ -53,4 +61,41 @@ test('positiveMap marks the tokens of each phrase, rows sum to 1, truncated phra
   assert.ok(boardTokens.length >= 1);
   assert.ok(Math.abs(row(1).reduce((a, b) => a + b, 0) - 1) < 1e-6);
   assert.equal(row(2).reduce((a, b) => a + b, 0), 0, '"dog" was truncated away');
+});
+
+test('a coco-dev phrase span maps to its own RoBERTa tokens, through the tokenizer\'s offsets', { skip: coco.skip ?? roberta.skip }, async () => {
+  // coco-dev image 47112: "A dining table has a large pizza and wine glasses.", phrase "wine glasses".
+  const line = (await readFile(join(coco.dir!, 'annotations.jsonl'), 'utf8')).split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l) as { image_id: number; phrase_links?: Array<{ caption: string; phrases: Array<{ span: [number, number]; text: string }> }> })
+    .find((l) => l.image_id === 47112)!;
+  const link = line.phrase_links!.find((p) => p.phrases.some((ph) => ph.text === 'wine glasses'))!;
+  const span = link.phrases.find((ph) => ph.text === 'wine glasses')!.span;
+  assert.equal(link.caption.slice(...span), 'wine glasses');
+  const vocab = JSON.parse(await readFile(join(roberta.dir!, 'vocab.json'), 'utf8')) as Record<string, number>;
+  const store = createObjectStore();
+  try {
+    const tok = await loadTokenizer(roberta.dir!, store);
+    const enc = tok.encode(link.caption, 32);
+    const row = positiveMap([[span]], enc.offsets, 32);
+    const at = [...row.keys()].filter((j) => row[j]! > 0);
+    // <s> A dining table has a large pizza and | wine glasses | . </s>: positions 9 and 10, roberta-base's own ids.
+    assert.deepEqual(at, [9, 10]);
+    assert.deepEqual(at.map((j) => enc.ids[j]), [vocab['\u0120wine'], vocab['\u0120glasses']]);
+    assert.deepEqual(at.map((j) => enc.ids[j]), [3984, 11121]);
+    assert.deepEqual([...row].filter((v) => v > 0), [0.5, 0.5]);
+    // The default tokenizer splits the same way (same merges) with other ids.
+    const def = defaultTokenizer().encode(link.caption, 32);
+    const defRow = positiveMap([[span]], def.offsets, 32);
+    assert.deepEqual([...defRow.keys()].filter((j) => defRow[j]! > 0), [9, 10]);
+    assert.notDeepEqual([9, 10].map((j) => def.ids[j]), [3984, 11121]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('cleanCategoryName: GLIP\'s clean_name (parentheses out, underscores to spaces), trimmed, case kept', () => {
+  assert.equal(cleanCategoryName('baseball_bat (sports)'), 'baseball bat');
+  assert.equal(cleanCategoryName('bat_(animal)'), 'bat');
+  assert.equal(cleanCategoryName('Potted Plant'), 'Potted Plant');
+  assert.equal(cleanCategoryName('person'), 'person');
 });
