@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import type { ServerCheck } from '../queue/redis-connection.js';
 import { redactUrl } from '../log/redact.js';
 import type { Redis } from 'ioredis';
+import { colorEnabled } from './terminal.js';
 
 /** What every command action gets: global flags resolved once, and a logger for stderr. */
 export interface CliContext {
@@ -15,7 +16,7 @@ export function cliContext(cmd: Command, service = false): CliContext {
   const g = cmd.optsWithGlobals<{ verbose?: boolean; logLevel?: string }>();
   // One-shot commands talk to the user on stdout; their logs stay quiet unless asked for.
   const level = g.logLevel ?? (g.verbose ? 'debug' : service ? 'info' : 'warn');
-  const log = createLogger({ level, pretty: Boolean(process.stderr.isTTY) && !service, bindings: { cmd: cmd.name() } });
+  const log = createLogger({ level, pretty: Boolean(process.stderr.isTTY) && !service, colorize: colorEnabled(process.stderr), bindings: { cmd: cmd.name() } });
   return { log, verbose: Boolean(g.verbose), env: process.env };
 }
 

@@ -28,6 +28,18 @@ export interface DemoCliOptions {
   readonly images: number;
   readonly evalImages: number;
   readonly json?: boolean;
+  /** `--chaos` alone is true (the default period); `--chaos 5` is 5 seconds. */
+  readonly chaos?: true | number;
+  readonly chaosSeed?: number;
+}
+
+/** Seconds between chaos kills when `--chaos` has no value. */
+export const DEFAULT_CHAOS_SECONDS = 20;
+
+function chaosSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1 || n > 86_400) throw new InvalidArgumentError('--chaos must be a number of seconds from 1 to 86400');
+  return n;
 }
 
 /** `fiber demo`: the whole system on one machine, no cloud account, no download. */
@@ -44,6 +56,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--eval-images <n>', 'generated held-out scenes for evaluation', positiveInt('--eval-images', 100_000), DEMO_DEFAULTS.evalImages)
     .option('--out <dir>', 'folder for data, checkpoints, logs and the report', DEMO_DEFAULTS.out)
     .option('--seed <n>', 'seed of the data and the model: the same seed gives the same bits whatever --workers and --shards', nonNegativeInt, DEMO_DEFAULTS.seed)
+    .option('--chaos [seconds]', `SIGKILL a random worker or shard (not ps-0) every few seconds (default ${DEFAULT_CHAOS_SECONDS}) to show the run surviving it: restarted, same sha256`, chaosSeconds)
+    .option('--chaos-seed <n>', 'seed of the chaos victims (default: --seed)', nonNegativeInt)
     .option('--json', 'print the summary as JSON (progress goes to stderr)')
     .action(async (opts: DemoCliOptions, cmd: Command) => (await import('./commands/demo.js')).demo(opts, await contextFor(cmd)));
 }

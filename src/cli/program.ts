@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { registerRunCommands } from './run-commands.js';
+import { registerLifecycleCommands } from './lifecycle-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerEvalCommands } from './eval-commands.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDemoCommand(program);
   registerRunCommands(program);
+  registerLifecycleCommands(program);
   registerModelCommands(program);
   registerDataCommands(program);
   registerEvalCommands(program);

@@ -27,11 +27,11 @@ export function renderDemoSummary(s: DemoSummary): string {
     '',
     `fiber demo: run ${s.run} finished in ${duration(s.seconds)} (${s.workers} worker(s), ${s.shards} shard(s), seed ${s.seed})`,
     '',
-    'stage   steps  loss (first 10 -> last 10)  samples/s  time     final weights (sha256)',
+    'stage   steps  loss (first 10 -> last 10)  samples/s  goodput  time     final weights (sha256)',
   ];
   for (const st of s.stages) {
     const loss = st.lossFirst !== null && st.lossLast !== null ? `${st.lossFirst.toFixed(3)} -> ${st.lossLast.toFixed(3)}` : '-';
-    lines.push(`${st.stage.padEnd(7)} ${String(st.steps).padStart(5)}  ${loss.padEnd(26)}  ${(st.samplesPerSec?.toFixed(1) ?? '-').padStart(9)}  ${duration(st.seconds).padEnd(7)}  ${st.modelSha256?.slice(0, 16) ?? '-'}`);
+    lines.push(`${st.stage.padEnd(7)} ${String(st.steps).padStart(5)}  ${loss.padEnd(26)}  ${(st.samplesPerSec?.toFixed(1) ?? '-').padStart(9)}  ${(st.goodput === null ? '-' : `${(100 * st.goodput).toFixed(0)}%`).padStart(7)}  ${duration(st.seconds).padEnd(7)}  ${st.modelSha256?.slice(0, 16) ?? '-'}`);
   }
   lines.push('', `held-out evaluation (${s.data.generated ? 'generated scenes never trained on' : s.data.eval}):`);
   for (const e of s.evals) {
@@ -44,6 +44,9 @@ export function renderDemoSummary(s: DemoSummary): string {
   for (const st of s.stages) lines.push(`  ${st.stage.padEnd(6)} ${st.modelFile ?? st.checkpoint ?? '-'}`);
   if (s.report) lines.push(`report:      ${s.report.html}`);
   lines.push(`logs:        ${s.logs}`);
+  const restarts = Object.entries(s.restarts);
+  if (s.chaos) lines.push(`chaos:       ${s.chaos.kills.length} kill(s), one every ${s.chaos.everySeconds} s (seed ${s.chaos.seed})${s.chaos.kills.length ? `: ${s.chaos.kills.map((k) => `${k.name}@${k.at}s`).join(', ')}` : ''}`);
+  lines.push(`restarts:    ${restarts.length > 0 ? restarts.map(([name, n]) => `${name} x${n}`).join(', ') : 'none'}${restarts.length > 0 ? ' (restarted with back-off as Kubernetes would; the run went on)' : ''}`);
   lines.push('', `Same seed, any --workers/--shards: the same sha256 above (try: fiber demo --workers 1 --shards 1 --seed ${s.seed}).`);
   return lines.join('\n');
 }

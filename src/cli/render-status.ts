@@ -1,3 +1,4 @@
+import { STEP_TIME_LABELS, topLosses } from '../queue/step-time.js';
 import type { QueueCounts, RunStatus, StageStatus, StatusReport } from '../queue/status-report.js';
 
 export interface RenderOptions {
@@ -45,6 +46,10 @@ function renderStage(s: StageStatus, paint: (state: string, text: string) => str
   const lines = [parts.join('  ')];
   const losses = Object.entries(s.losses);
   if (losses.length > 0) lines.push(`         loss ${losses.map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}`);
+  if (s.time) {
+    const lost = topLosses(s.time.seconds).map((l) => `${STEP_TIME_LABELS[l.cause]} ${(100 * l.share).toFixed(0)}%`);
+    lines.push(`         goodput ${(100 * s.time.goodput).toFixed(1)}%${lost.length > 0 ? `  lost to: ${lost.join(', ')}` : ''}`);
+  }
   const skipped = Object.entries(s.skipped);
   if (skipped.length > 0) lines.push(`         skipped ${skipped.map(([k, v]) => `${k} ${v}`).join('  ')}`);
   if (s.eval) {

@@ -18,7 +18,13 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
-/** pretrain, status, cancel, report: the commands a user runs against a cluster's Redis. */
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
+  return n;
+}
+
+/** pretrain, status, dashboard, cancel, report: the commands a user runs against a cluster's Redis. */
 export function registerRunCommands(program: Command): void {
   program.command('pretrain')
     .description('validate a run config and queue one pretraining stage (returns at once)')
@@ -42,6 +48,14 @@ export function registerRunCommands(program: Command): void {
     .addOption(redisUrlOption())
     .action(async (run: string | undefined, opts, cmd: Command) => (await import('./commands/status.js')).status(run, opts, await contextFor(cmd)));
 
+  program.command('dashboard')
+    .description('a live web page of runs, progress, losses, LR, throughput, goodput, evals and workers (reads Redis only)')
+    .addOption(new Option('--port <port>', 'port to serve on (0: any free port)').argParser(port).default(8080))
+    .option('--host <host>', 'interface to bind; anything but loopback offers the page to the network', '127.0.0.1')
+    .option('--interval <seconds>', 'how often the page refreshes', positiveSeconds, 2)
+    .addOption(redisUrlOption())
+    .action(async (opts, cmd: Command) => (await import('./commands/dashboard.js')).dashboard(opts, await contextFor(cmd)));
+
   program.command('cancel')
     .description('cancel a run: remove its queued work and stop its running stage at the next step')
     .argument('<run>', 'run name')
@@ -53,6 +67,7 @@ export function registerRunCommands(program: Command): void {
     .description('write a run\'s losses, learning rate, throughput and evals as a self-contained HTML page plus PNG charts')
     .argument('<run>', 'run name')
     .option('-o, --out <dir>', 'output directory (default: ./fiber-report-<run>)')
+    .option('--checkpoints <url>', 'read the run from its checkpoint.uri (manifests and the history beside them) instead of Redis')
     .option('--json', 'print the written files as JSON')
     .addOption(redisUrlOption())
     .action(async (run: string, opts, cmd: Command) => (await import('./commands/report.js')).report(run, opts, await contextFor(cmd)));

@@ -7,3 +7,4 @@ export { runConfigSchema } from './run-config-schema.js';
 export { STAGE_NAMES } from './stage.js';
 export { DEFAULT_TOKENIZER } from './tokenizer-location.js';
 export { parseStoredRunConfig } from './stored-run-config.js';
+export { configDifferences } from './config-diff.js';

@@ -17,6 +17,8 @@ export interface DemoOptions {
   readonly trainImages: number;
   /** Held-out images generated for evaluation (ignored with `data`). */
   readonly evalImages: number;
+  /** `--chaos`: SIGKILL a random worker or shard (not ps-0) every `everySeconds`, seeded. */
+  readonly chaos?: { readonly everySeconds: number; readonly seed: number };
 }
 
 /** Sized so that both stages finish in a few minutes on 2 cores (BENCHMARKS.md, "fiber demo"). */

@@ -10,6 +10,8 @@ export interface DemoStageSummary {
   readonly lossLast: number | null;
   /** Mean samples/s over the stage. */
   readonly samplesPerSec: number | null;
+  /** Compute ÷ wall time over the stage's steps (docs/status.md, "Goodput"). */
+  readonly goodput: number | null;
   readonly seconds: number;
   /** The final checkpoint (step directory URI) and its named-weights file with its sha256. */
   readonly checkpoint: string | null;
@@ -37,4 +39,8 @@ export interface DemoSummary {
   readonly report: { readonly html: string; readonly pngs: readonly string[] } | null;
   readonly logs: string;
   readonly seconds: number;
+  /** Children restarted after dying, by name (ps-1, worker-0, ...); empty when none died. */
+  readonly restarts: Readonly<Record<string, number>>;
+  /** What `--chaos` killed, when it was on. */
+  readonly chaos: { readonly everySeconds: number; readonly seed: number; readonly kills: ReadonlyArray<{ readonly at: number; readonly name: string }> } | null;
 }

@@ -16,9 +16,11 @@ import { openStageQueue, openTaskQueue } from '../queue/stage-queue.js';
 import type { StatusReport } from '../queue/status-report.js';
 import { submitStage } from '../queue/submit-stage.js';
 import { registryKeys } from '../queue/keys.js';
+import { goodput, sumStepTimes } from '../queue/step-time.js';
 import { collectRunMetrics } from '../report/collect-run-metrics.js';
 import type { StepMetric } from '../report/metric-lines.js';
 import { ChildServices } from './child-services.js';
+import { Chaos } from './chaos.js';
 import type { DemoOptions } from './demo-options.js';
 import type { DemoStageSummary, DemoSummary } from './demo-summary.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
@@ -29,6 +31,8 @@ import { evaluateDemo } from './evaluate-demo.js';
 export interface DemoEvents {
   phase(message: string): void;
   progress(report: StatusReport): void;
+  /** A child died and is being restarted, or chaos killed one. */
+  incident?(message: string): void;
 }
 
 const STAGES: readonly StageName[] = ['coarse', 'fine'];
@@ -38,7 +42,8 @@ const STAGES: readonly StageName[] = ['coarse', 'fine'];
  * S parameter-server shards and W workers as child processes, prepares a dataset, runs the coarse
  * then the fine stage of fiber-tiny exactly as on a cluster, evaluates both stages' final weights
  * against their starting weights, writes the report, and stops everything it started, also when
- * `signal` aborts (Ctrl-C) or a child dies.
+ * `signal` aborts (Ctrl-C) or a child keeps dying. A child that dies is restarted (child-services.ts)
+ * and the run goes on, bit-identical; `chaos` kills children on purpose to show it.
  */
 export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, signal: AbortSignal): Promise<DemoSummary> {
   const started = Date.now();
@@ -48,6 +53,7 @@ export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, s
   const store = createObjectStore({ s3: s3ConfigFromEnv(process.env), retry: DEFAULT_RETRY });
   let redisServer: EmbeddedRedis | null = null;
   let children: ChildServices | null = null;
+  let chaos: Chaos | null = null;
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
     let redisUrl = process.env.FIBER_REDIS_URL;
@@ -77,7 +83,12 @@ export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, s
       ...process.env, FIBER_REDIS_URL: redisUrl, FIBER_PS_TOKEN: randomBytes(24).toString('hex'), FIBER_METRICS_PORT: '0',
     });
     for (let i = 0; i < o.shards; i++) children.start(`ps-${i}`, ['ps', '--shard', String(i), '--shards', String(o.shards), '--port', '0', '--bind', '127.0.0.1', '--advertise-host', '127.0.0.1']);
-    for (let w = 0; w < o.workers; w++) children.start(`worker-${w}`, ['worker', '--id', `demo-worker-${w}`]);
+    // A short task lock: a killed worker's task is redone within seconds (the bits do not depend on it).
+    for (let w = 0; w < o.workers; w++) children.start(`worker-${w}`, ['worker', '--id', `demo-worker-${w}`, '--lock-ms', String(DEMO_TASK_LOCK_MS)]);
+    if (o.chaos) {
+      events.phase(`chaos: killing a random worker or shard (not ps-0) every ${o.chaos.everySeconds} s (seed ${o.chaos.seed})`);
+      chaos = new Chaos(children, o.chaos, (k) => events.incident?.(`chaos: killed ${k.name} at ${k.at} s`));
+    }
 
     const registry = new RunRegistry(redis);
     for (const stage of STAGES) {
@@ -91,6 +102,7 @@ export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, s
     }
     // The final checkpoints' in-training evaluations may still be running on a worker.
     await waitForEvals(redis, run, config, signal);
+    chaos?.stop();
     await children.stop();
 
     const metrics = await collectRunMetrics(redis, run);
@@ -106,8 +118,10 @@ export async function runDemo(o: DemoOptions, events: DemoEvents, log: Logger, s
       run, workers: o.workers, shards: o.shards, seed: o.seed,
       data: { train: data.train, eval: data.eval, generated: data.generated },
       stages, evals, report: { html: written.html, pngs: written.pngs }, logs, seconds: (Date.now() - started) / 1000,
+      restarts: children.restarts(), chaos: chaos ? { everySeconds: o.chaos!.everySeconds, seed: o.chaos!.seed, kills: chaos.kills } : null,
     };
   } finally {
+    chaos?.stop();
     await children?.stop();
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
     await redisServer?.close();
@@ -138,13 +152,23 @@ export function demoConfig(o: DemoOptions, data: DemoData, checkpoints: string):
   });
 }
 
-/** Poll the run until both stages are terminal; a child that dies or Ctrl-C ends it early. */
+/** Workers' task lock in the demo: how soon a killed worker's task is taken again. */
+const DEMO_TASK_LOCK_MS = 5000;
+
+/** Poll the run until both stages are terminal; a child in a crash loop or Ctrl-C ends it early. */
 async function follow(sources: StatusSources, run: string, children: ChildServices, events: DemoEvents, signal: AbortSignal): Promise<StatusReport> {
+  const reported = new Set<string>();
   for (;;) {
     throwIfAborted(signal);
     const dead = children.crashed();
     if (dead.length > 0) {
-      throw new FiberError('fiber.demo.child', 'runtime', `${dead.map((d) => `${d.name} exited (${d.exited})`).join(', ')}; see ${dead.map((d) => d.logFile).join(', ')}`);
+      throw new FiberError('fiber.demo.child', 'runtime', `${dead.map((d) => `${d.name} keeps exiting (${d.exited}) soon after each restart`).join(', ')}; see ${dead.map((d) => d.logFile).join(', ')}`);
+    }
+    for (const s of children.services) {
+      if (s.exited !== null && !reported.has(`${s.name}:${s.restarts}`)) {
+        reported.add(`${s.name}:${s.restarts}`);
+        events.incident?.(`${s.name} exited (${s.exited}); restarting it (restart ${s.restarts + 1})`);
+      }
     }
     const report = await collectStatus(sources, run, new Date());
     events.progress(report);
@@ -160,11 +184,13 @@ async function stageSummary(store: ObjectStore, metrics: readonly StepMetric[], 
   const mean = (xs: readonly StepMetric[]) => (xs.length ? xs.reduce((a, m) => a + (m.losses.total ?? NaN), 0) / xs.length : null);
   const seconds = metrics.reduce((a, m) => a + m.seconds, 0);
   const samples = metrics.reduce((a, m) => a + m.samples, 0);
+  const time = sumStepTimes(metrics.flatMap((m) => (m.time ? [m.time] : [])));
   const manifest = s.checkpoint ? await readManifest(store, s.checkpoint) : null;
   return {
     stage, state: s.state, steps: s.step ?? 0,
     lossFirst: mean(metrics.slice(0, 10)), lossLast: mean(metrics.slice(-10)),
     samplesPerSec: seconds > 0 ? samples / seconds : null,
+    goodput: time.wall > 0 ? goodput(time) : null,
     seconds: s.startedAt && s.finishedAt ? (Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000 : seconds,
     checkpoint: s.checkpoint,
     modelFile: manifest?.model ? joinUrl(s.checkpoint!, manifest.model.name) : null,

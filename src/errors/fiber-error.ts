@@ -1,11 +1,14 @@
 /**
  * Every error fiber raises on purpose carries a stable `code` (dotted, never reworded) and a
  * `kind` that decides the exit status in src/cli/main.ts:
- *   usage    -> exit 2 (bad flag, bad config, unknown run: the user must change their input)
- *   runtime  -> exit 1 (Redis unreachable, storage failure, a run that failed)
+ *   usage       -> exit 2 (bad flag, bad config, unknown run: the user must change their input;
+ *                  retrying the same command cannot help)
+ *   unavailable -> exit 75, EX_TEMPFAIL (Redis or storage not reachable yet: the same command may
+ *                  succeed later, so a Kubernetes Job retries it)
+ *   runtime     -> exit 1 (storage failure, a run that failed)
  * Anything that is not a FiberError is a bug and is printed with its stack.
  */
-export type ErrorKind = 'usage' | 'runtime';
+export type ErrorKind = 'usage' | 'runtime' | 'unavailable';
 
 export class FiberError extends Error {
   readonly code: string;
@@ -40,8 +43,8 @@ export class UsageError extends FiberError {
 
 /**
  * Redis could not be reached, refused us, or is configured in a way BullMQ cannot live with.
- * An unreachable server on a one-shot command is a usage error (exit 2): the fix is the
- * --redis-url / FIBER_REDIS_URL setting (docs/decisions.md).
+ * An unreachable server is `unavailable` (exit 75: it may be starting); a malformed URL or
+ * refused credentials are `usage` (exit 2: the setting must change). docs/decisions.md.
  */
 export class ConnectionError extends FiberError {
   constructor(message: string, code = 'fiber.redis.unreachable', details: Record<string, unknown> = {}, options?: { cause?: unknown }, kind: ErrorKind = 'runtime') {

@@ -9,6 +9,8 @@ export interface LoggerConfig {
   readonly level: string;
   /** Human-readable lines instead of JSON. @defaultValue true when stderr is a TTY */
   readonly pretty: boolean;
+  /** Colours in pretty output (off when NO_COLOR is set). @defaultValue true */
+  readonly colorize?: boolean;
   /** Static bindings on every line, e.g. { process: 'ps', shard: 0 }. */
   readonly bindings?: Record<string, unknown>;
 }
@@ -29,5 +31,5 @@ export function createLogger(config: LoggerConfig): Logger {
   // pino-pretty is CommonJS and only needed at a terminal: load it lazily, in-process, so its
   // output stays ordered with the command's own stderr writes.
   const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => NodeJS.WritableStream;
-  return pino(options, pretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }));
+  return pino(options, pretty({ destination: 2, sync: true, colorize: config.colorize ?? true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }));
 }

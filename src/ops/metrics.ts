@@ -13,6 +13,19 @@ export interface FiberMetricsConfig {
   readonly version?: string;
 }
 
+/** One applied step as the coordinator reports it (the fields the training gauges need). */
+export interface TrainingStep {
+  readonly run: string;
+  readonly stage: string;
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly losses: Readonly<Record<string, number>>;
+  readonly lr: number;
+  readonly samplesPerSec: number;
+  /** Seconds by cause (compute, data, pull, ...) and `wall`, which they sum to. */
+  readonly time: Readonly<Record<string, number>>;
+}
+
 /** Buckets in seconds for operations from a few ms (a cached pull) to minutes (a fiber-base step on CPU). */
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 /** Checkpoints of fiber-base shards to S3 take seconds to minutes. */
@@ -24,7 +37,10 @@ const CHECKPOINT_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200
  * units (seconds, bytes), `_total` on counters.
  *
  * Who records what:
- * - PS shard 0 (coordinator): `stepDuration`, `samplesPerSecond`, `samplesTotal`, `queueDepth`.
+ * - PS shard 0 (coordinator): `stepDuration`, `samplesPerSecond`, `samplesTotal`, `queueDepth`, and per run
+ *   and stage `trainStep`, `trainLoss`, `trainLearningRate`, `trainSamplesPerSecond`, `goodput`,
+ *   `stepTimeSeconds` (recordTrainingStep), `workers` (setWorkers).
+ * - worker: `evalScore` (recordEval) after an in-training evaluation.
  * - every PS shard: `checkpointDuration`, `pushBytes`/`pullBytes` (bytes received/sent).
  * - worker: `taskDuration`, `pushBytes`/`pushDuration`, `pullBytes`/`pullDuration`, `skippedSamples`.
  * - both: `lastHeartbeat` through the health server's `heartbeat()`.
@@ -58,6 +74,23 @@ export class FiberMetrics {
   readonly taskDuration: Histogram<'stage' | 'outcome'>;
   /** Unix time (seconds) of the main loop's last heartbeat. */
   readonly lastHeartbeat: Gauge;
+  /** Last applied step of a run's stage (coordinator). */
+  readonly trainStep: Gauge<'run' | 'stage'>;
+  /** The stage's optimizer.totalSteps: `fiber_train_step < fiber_train_total_steps` means unfinished. */
+  readonly trainTotalSteps: Gauge<'run' | 'stage'>;
+  /** Smoothed loss by objective (itc, itm, mlm; focal, giou, centerness; total). */
+  readonly trainLoss: Gauge<'run' | 'stage' | 'objective'>;
+  readonly trainLearningRate: Gauge<'run' | 'stage'>;
+  /** Smoothed global-batch samples per second. */
+  readonly trainSamplesPerSecond: Gauge<'run' | 'stage'>;
+  /** Compute ÷ wall time of the last step (docs/status.md, "Goodput"). */
+  readonly goodput: Gauge<'run' | 'stage'>;
+  /** Step wall time by cause; `sum by (run, stage)` is the wall time, `rate(...{cause="compute"}) / rate(sum)` goodput over a window. */
+  readonly stepTimeSeconds: Counter<'run' | 'stage' | 'cause'>;
+  /** Latest in-training evaluation score (fraction), by task and metric (worker that evaluated). */
+  readonly evalScore: Gauge<'run' | 'stage' | 'task' | 'metric'>;
+  /** Workers by heartbeat state (idle, busy, draining, stopped, lost), sampled by the coordinator. */
+  readonly workers: Gauge<'state'>;
   /** Constant 1, labelled with the version; joins other series to a release. */
   readonly buildInfo: Gauge<'version'>;
 
@@ -80,6 +113,15 @@ export class FiberMetrics {
     this.checkpointDuration = new Histogram({ name: 'fiber_checkpoint_duration_seconds', help: 'Time to write one shard checkpoint', labelNames: ['stage'], buckets: CHECKPOINT_BUCKETS, registers });
     this.taskDuration = new Histogram({ name: 'fiber_task_duration_seconds', help: 'Time a worker spent on one gradient task', labelNames: ['stage', 'outcome'], buckets: SECONDS_BUCKETS, registers });
     this.lastHeartbeat = new Gauge({ name: 'fiber_last_heartbeat_timestamp_seconds', help: 'Unix time of the main loop\'s last heartbeat', registers });
+    this.trainStep = new Gauge({ name: 'fiber_train_step', help: 'Last applied optimizer step of a run stage', labelNames: ['run', 'stage'], registers });
+    this.trainTotalSteps = new Gauge({ name: 'fiber_train_total_steps', help: 'Optimizer steps the run stage will take', labelNames: ['run', 'stage'], registers });
+    this.trainLoss = new Gauge({ name: 'fiber_train_loss', help: 'Smoothed training loss by objective', labelNames: ['run', 'stage', 'objective'], registers });
+    this.trainLearningRate = new Gauge({ name: 'fiber_train_learning_rate', help: 'Base learning rate at the last step', labelNames: ['run', 'stage'], registers });
+    this.trainSamplesPerSecond = new Gauge({ name: 'fiber_train_samples_per_second', help: 'Smoothed global-batch samples per second', labelNames: ['run', 'stage'], registers });
+    this.goodput = new Gauge({ name: 'fiber_goodput_ratio', help: 'Compute time over wall time of the last step', labelNames: ['run', 'stage'], registers });
+    this.stepTimeSeconds = new Counter({ name: 'fiber_step_time_seconds_total', help: 'Step wall time by cause (compute, data, pull, push, straggler, optimizer, checkpoint, failures, other)', labelNames: ['run', 'stage', 'cause'], registers });
+    this.evalScore = new Gauge({ name: 'fiber_eval_score', help: 'Latest in-training evaluation score (fraction)', labelNames: ['run', 'stage', 'task', 'metric'], registers });
+    this.workers = new Gauge({ name: 'fiber_workers', help: 'Workers by heartbeat state', labelNames: ['state'], registers });
     this.buildInfo = new Gauge({ name: 'fiber_build_info', help: 'Constant 1, labelled with the fiber version', labelNames: ['version'], registers });
     this.buildInfo.set({ version: config.version ?? '0.0.0' }, 1);
 
@@ -98,6 +140,31 @@ export class FiberMetrics {
     this.stepDuration.observe({ stage }, step.durationSeconds);
     this.samplesTotal.inc({ stage }, step.samples);
     if (step.durationSeconds > 0) this.samplesPerSecond.set({ stage }, step.samples / step.durationSeconds);
+  }
+
+  /** The coordinator's per-step gauges: step, losses, LR, throughput, goodput and time by cause. */
+  recordTrainingStep(r: TrainingStep): void {
+    const l = { run: r.run, stage: r.stage };
+    this.trainStep.set(l, r.step);
+    this.trainTotalSteps.set(l, r.totalSteps);
+    this.trainLearningRate.set(l, r.lr);
+    this.trainSamplesPerSecond.set(l, r.samplesPerSec);
+    for (const [objective, v] of Object.entries(r.losses)) if (Number.isFinite(v)) this.trainLoss.set({ ...l, objective }, v);
+    const wall = r.time.wall ?? 0;
+    if (wall > 0) this.goodput.set(l, (r.time.compute ?? 0) / wall);
+    for (const [cause, v] of Object.entries(r.time)) if (cause !== 'wall' && cause !== 'workers' && v > 0) this.stepTimeSeconds.inc({ ...l, cause }, v);
+  }
+
+  /** An in-training evaluation's scores (fractions). */
+  recordEval(run: string, stage: string, task: string, scores: Readonly<Record<string, number>>): void {
+    for (const [metric, v] of Object.entries(scores)) if (Number.isFinite(v)) this.evalScore.set({ run, stage, task, metric }, v);
+  }
+
+  /** Replace `fiber_workers` with these counts by state (states now absent go to 0). */
+  setWorkers(byState: Readonly<Record<string, number>>): void {
+    this.workers.reset();
+    for (const state of ['idle', 'busy', 'draining', 'stopped', 'lost', 'starting']) this.workers.set({ state }, byState[state] ?? 0);
+    for (const [state, n] of Object.entries(byState)) this.workers.set({ state }, n);
   }
 
   /**

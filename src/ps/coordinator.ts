@@ -25,6 +25,10 @@ import { parseTaskResult, taskJobId, type TaskJobPayload, type TaskResult } from
 import { pollUntil } from './poll-until.js';
 import type { ServerParamSpec } from '../model/param-spec.js';
 import { EVAL_JOB_NAME, evalJobId, type EvalJobPayload } from '../queue/eval-job.js';
+import { appendHistoryQuietly } from './run-history.js';
+import type { StepTime } from '../queue/step-time.js';
+import { splitStepTime, type TaskTiming } from './split-step-time.js';
+import { addStageTime, taskTiming } from './step-timing.js';
 
 export interface CoordinatorOptions {
   readonly numShards: number;
@@ -37,6 +41,23 @@ export interface CoordinatorOptions {
   readonly waitTimeoutMs?: number;
   /** Task job options: how often a task is retried after a crash, and how long its lock lasts. */
   readonly taskAttempts?: number;
+  /** Called after each step's progress is written (`fiber ps` feeds its Prometheus gauges). */
+  readonly onStep?: (report: StepReport) => void;
+}
+
+/** One applied step as the coordinator reports it. */
+export interface StepReport {
+  readonly run: string;
+  readonly stage: StageName;
+  readonly step: number;
+  readonly totalSteps: number;
+  /** Smoothed, by objective (and total). */
+  readonly losses: Readonly<Record<string, number>>;
+  readonly lr: number;
+  readonly samplesPerSec: number;
+  /** Samples the step consumed. */
+  readonly samples: number;
+  readonly time: StepTime;
 }
 
 /** Returned by a completed stage job; the fine stage starts from `checkpoint`. */
@@ -142,11 +163,13 @@ export class Coordinator {
       latest = await readLatest(this.o.store, dir);
     }
 
+    let restartedAt: number | null = null;
     for (;;) {
       try {
-        return await this.runEpoch(p, config, specs, layout, dir, latest!.stepDir, latest!.manifest.step, tokenizer, log);
+        return await this.runEpoch(p, config, specs, layout, dir, latest!.stepDir, latest!.manifest.step, tokenizer, log, restartedAt);
       } catch (err) {
         if (!(err instanceof EpochRestart)) throw err;
+        restartedAt = Date.now();
         log.warn({ reason: err.message }, 'restarting the stage from the latest checkpoint');
         await recordRunError(this.o.redis, p.run, { stage, source: 'coordinator', message: `${err.message}: restarting from the latest checkpoint` });
         latest = await readLatest(this.o.store, dir);
@@ -170,7 +193,7 @@ export class Coordinator {
     }
   }
 
-  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, tokenizer: TokenizerIdentity, log: Logger): Promise<StageResult> {
+  private async runEpoch(p: StageJobPayload, config: RunConfig, specs: readonly ServerParamSpec[], layout: ShardLayout, dir: string, loadFrom: string, startStep: number, tokenizer: TokenizerIdentity, log: Logger, restartedAt: number | null): Promise<StageResult> {
     const S = this.o.numShards;
     const stage: StageName = p.stage;
     const T = config.batch[stage].tasksPerStep;
@@ -216,6 +239,8 @@ export class Coordinator {
         return { checkpoint: joinUrl(dir, stepDirName(v)), step: v, cancelled: true };
       }
       const t0 = Date.now();
+      // The first step after a restart carries the restart's time as time lost to failures.
+      const restartMs = restartedAt !== null && v === startStep ? t0 - restartedAt : 0;
       while (!draining && queued < total && queued <= v + staleness && (queued === v || !checkpointAfter(queued - 1))) {
         await this.queueStep(p.run, stage, epoch, queued, Math.max(startStep, queued - staleness), T);
         queued++;
@@ -225,23 +250,30 @@ export class Coordinator {
         const versions = await hashNumbers(this.o.redis, psKeys.version(epoch));
         return versions.size === S && [...versions.values()].every((x) => x >= v + 1) ? true : undefined;
       }, { intervalMs: 5, timeoutMs: waitMs, what: `waiting for step ${v} to be applied`, signal });
-      const results = await this.collect(p.run, stage, epoch, v, T);
+      const appliedAt = Date.now();
+      const { results, timings, lastTaskAt } = await this.collect(p.run, stage, epoch, v, T, t0);
       const seconds = (Date.now() - t0) / 1000;
       const samples = results.reduce((n, r) => n + r.samples, 0);
       const rate = samples / Math.max(seconds, 1e-3);
       emaRate = emaRate === null ? rate : 0.9 * emaRate + 0.1 * rate;
       const losses = meanLosses(results);
       emaLoss = Object.fromEntries(Object.entries(losses).map(([k, x]) => [k, emaLoss[k] === undefined ? x : 0.9 * emaLoss[k]! + 0.1 * x]));
-      await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds);
+      const collectedAt = Date.now();
       if (!draining && (await this.o.redis.get(psKeys.preempt(epoch))) !== null) draining = 'preempt';
       const drained = queued === v + 1;
+      let checkpointMs = 0;
       if (checkpointAfter(v) || (draining === 'preempt' && drained)) {
+        const c0 = Date.now();
         await this.checkpoint(p, config, specs, layout, dir, active, v + 1, v + 1 === total, log);
+        checkpointMs = Date.now() - c0;
         if (draining === 'preempt') {
           await this.o.redis.del(psKeys.preempt(epoch));
           draining = null;
         }
       }
+      // Reported after the checkpoint, so the step's time breakdown includes it.
+      const time = splitStepTime({ appliedMs: appliedAt - t0, lastTaskMs: lastTaskAt === null ? null : lastTaskAt - t0, stepMs: collectedAt - t0, checkpointMs, restartMs }, timings);
+      await this.report(p.run, stage, v + 1, config, emaLoss, losses, emaRate, results, seconds, time);
     }
     const finalDir = joinUrl(dir, stepDirName(total));
     await this.registry.transition(p.run, stage, ['running'], 'completed', { finishedAt: new Date().toISOString(), checkpoint: finalDir, error: '' });
@@ -271,29 +303,46 @@ export class Coordinator {
     return (await this.o.redis.hget(registryKeys.run(run), 'cancelledAt')) !== null;
   }
 
-  /** Every task's result for step v (a retried task that found the step applied has none). */
-  private async collect(run: string, stage: string, epoch: string, step: number, T: number): Promise<TaskResult[]> {
+  /**
+   * Every task's result for step v (a retried task that found the step applied has none), with
+   * its timings for the goodput split and when the last of them finished (worker clock).
+   */
+  private async collect(run: string, stage: string, epoch: string, step: number, T: number, stepStartedAt: number): Promise<{ results: TaskResult[]; timings: TaskTiming[]; lastTaskAt: number | null }> {
     const ids = Array.from({ length: T }, (_, t) => taskJobId(run, stage, epoch, step, t));
     return pollUntil(async () => {
       const jobs = await Promise.all(ids.map((id) => this.tasks.getJob(id)));
       const done = jobs.filter((j) => j?.returnvalue);
-      return done.length === T ? done.map((j) => parseTaskResult(j!.returnvalue)).filter((r) => r.pushed !== 'stale') : undefined;
+      if (done.length !== T) return undefined;
+      const parsed = done.map((j) => ({ job: j!, r: parseTaskResult(j!.returnvalue) })).filter(({ r }) => r.pushed !== 'stale');
+      const finished = done.map((j) => j!.finishedOn ?? 0).filter((x) => x > 0);
+      return {
+        results: parsed.map(({ r }) => r),
+        timings: parsed.map(({ job, r }) => taskTiming(job, r, stepStartedAt)),
+        lastTaskAt: finished.length > 0 ? Math.max(...finished) : null,
+      };
     }, { intervalMs: 5, timeoutMs: 30_000, what: `collecting the results of step ${step}` }).catch((err: Error) => {
       // The step is applied either way; only its progress report goes without losses.
       this.o.log.warn({ run, stage, step, err: err.message }, 'task results missing; progress for this step has no losses');
       void recordRunError(this.o.redis, run, { stage, source: 'coordinator', message: `step ${step}: task results missing (${err.message}); the step is applied, its losses are not reported` });
-      return [] as TaskResult[];
+      return { results: [] as TaskResult[], timings: [] as TaskTiming[], lastTaskAt: null };
     });
   }
 
-  private async report(run: string, stage: StageName, step: number, config: RunConfig, ema: Record<string, number>, raw: Record<string, number>, rate: number, results: TaskResult[], seconds: number): Promise<void> {
+  private async report(run: string, stage: StageName, step: number, config: RunConfig, ema: Record<string, number>, raw: Record<string, number>, rate: number, results: TaskResult[], seconds: number, time: StepTime): Promise<void> {
     const opt = config.optimizer[stage];
     const fields: Record<string, string> = { step: String(step), samplesPerSec: rate.toFixed(3), lr: String(opt.lr * lrFactor(step - 1, opt)) };
     for (const [k, v] of Object.entries(ema)) fields[`loss.${k}`] = String(v);
     const m = this.o.redis.multi().hset(registryKeys.stage(run, stage), fields);
     for (const r of results) for (const [reason, n] of Object.entries(r.skipped)) if (n > 0) m.hincrby(registryKeys.stage(run, stage), `skipped.${reason}`, n);
-    m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr) }));
+    addStageTime(m, run, stage, time);
+    m.rpush(metricsKey(run, stage), JSON.stringify({ step, t: Date.now(), seconds, samples: results.reduce((n, r) => n + r.samples, 0), losses: raw, lr: Number(fields.lr), time }));
     await m.exec();
+    try {
+      this.o.onStep?.({ run, stage, step, totalSteps: opt.totalSteps, losses: ema, lr: Number(fields.lr), samplesPerSec: rate, samples: results.reduce((n, r) => n + r.samples, 0), time });
+    } catch (err) {
+      // Metrics are for watching the run; a failure there must not fail the stage.
+      this.o.log.warn({ run, stage, step, err: (err as Error).message }, 'step report hook failed');
+    }
   }
 
   /** Ask every shard for its file at `step`, then write the manifest and move `latest`. */
@@ -316,6 +365,7 @@ export class Coordinator {
       model = await writeModelFile(this.o.store, stepDir, specs, flat, layout.tensorStarts);
     }
     await commitCheckpoint(this.o.store, dir, name, this.manifest(p, config, specs, layout, step, files, model, active.tokenizer));
+    await appendHistoryQuietly(this.o.store, this.o.redis, p.run, p.stage, dir, step, log);
     await this.queueEval(p, config, step, stepDir, final);
     await this.prune(dir, config);
     log.info({ step, dir: stepDir, ms: Date.now() - started }, 'checkpoint written');

@@ -3,6 +3,7 @@ import type { RunConfig } from '../config/index.js';
 import { STAGE_NAMES } from '../config/index.js';
 import { registeredConfig, type RunRecord, type RunRegistry, type StageRecord, type StageState } from './run-registry.js';
 import type { RunErrorEntry } from './run-errors.js';
+import { goodput, STEP_TIME_CAUSES, type StepTime } from './step-time.js';
 import { STATUS_SCHEMA, type QueueCounts, type RunStatus, type StageStatus, type StatusReport } from './status-report.js';
 
 export interface StatusSources {
@@ -97,7 +98,18 @@ function stageStatus(s: StageRecord, config: RunConfig | null): StageStatus {
     losses: prefixed(s.fields, 'loss.'),
     skipped: prefixed(s.fields, 'skipped.'),
     eval: evalStatus(s.fields),
+    time: timeStatus(s.fields),
   };
+}
+
+/** The stage's summed step-time breakdown (`time.<cause>` fields the coordinator adds to). */
+function timeStatus(fields: Readonly<Record<string, string>>): StageStatus['time'] {
+  const t = prefixed(fields, 'time.');
+  if (!(t.wall! > 0)) return null;
+  const seconds = { wall: t.wall!, workers: 0 } as Record<string, number>;
+  for (const c of STEP_TIME_CAUSES) seconds[c] = t[c] ?? 0;
+  const s = seconds as StepTime;
+  return { goodput: goodput(s), seconds: s };
 }
 
 /** The latest in-training evaluation a worker recorded on the stage (recordEval), if any. */

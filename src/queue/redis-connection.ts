@@ -74,7 +74,7 @@ export async function connectRedis(config: RedisConfig, log?: Logger): Promise<{
     }
     throw new ConnectionError(
       `cannot reach Redis at ${safeUrl} (${reason}); start redis-server or point --redis-url / FIBER_REDIS_URL at one`,
-      'fiber.redis.unreachable', { url: safeUrl }, { cause: err }, 'usage');
+      'fiber.redis.unreachable', { url: safeUrl }, { cause: err }, 'unavailable');
   }
   try {
     const check = await checkServer(redis);

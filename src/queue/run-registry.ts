@@ -83,7 +83,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1`;
 
-const KNOWN_STAGE_FIELDS = new Set(['stage', 'state', 'jobId', 'submittedAt', 'startedAt', 'finishedAt', 'init', 'checkpoint', 'error', 'cancelRequestedAt']);
+const KNOWN_STAGE_FIELDS = new Set(['stage', 'state', 'jobId', 'submittedAt', 'startedAt', 'finishedAt', 'init', 'checkpoint', 'error', 'cancelRequestedAt', 'resumedAt']);
 
 /**
  * The run registry in Redis: which runs exist, with which config, and where each stage is.

@@ -1,3 +1,4 @@
+import type { StepTime } from './step-time.js';
 import type { StageName } from '../config/index.js';
 import type { RunErrorEntry } from './run-errors.js';
 import type { StageState } from './run-registry.js';
@@ -39,6 +40,11 @@ export interface StageStatus {
   readonly skipped: Readonly<Record<string, number>>;
   /** The latest held-out evaluation during training (eval.everySteps), or null. */
   readonly eval: { readonly step: number; readonly task: 'retrieval' | 'grounding'; readonly scores: Readonly<Record<string, number>> } | null;
+  /**
+   * Where the stage's step time went so far (summed over its steps, seconds by cause) and its
+   * goodput, compute ÷ wall (docs/status.md); null before the first step reports it.
+   */
+  readonly time: { readonly goodput: number; readonly seconds: StepTime } | null;
 }
 
 export interface RunStatus {

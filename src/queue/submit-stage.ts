@@ -33,7 +33,7 @@ export type SubmitOutcome =
 export async function checkSubmit(registry: RunRegistry, req: SubmitRequest): Promise<void> {
   const existing = await registry.get(req.run);
   if (existing && existing.cancelledAt) {
-    throw new RunStateError(`run "${req.run}" was cancelled at ${existing.cancelledAt}; submit under a new --run name`, 'fiber.run.cancelled');
+    throw new RunStateError(`run "${req.run}" was cancelled at ${existing.cancelledAt}; continue it with \`fiber resume ${req.run}\`, or submit under a new --run name`, 'fiber.run.cancelled');
   }
   if (existing && existing.configHash !== req.configHash) {
     throw new RunStateError(
@@ -101,7 +101,8 @@ export async function promoteWaitingStage(registry: RunRegistry, queue: StageQue
   return registry.transition(run, 'fine', ['waiting'], 'queued', { init: coarse.checkpoint });
 }
 
-async function addStageJob(queue: StageQueue, run: string, stage: StageName, configHash: string, config: RunConfig, init: string | null, submittedAt: Date): Promise<void> {
+/** Add a stage job under its deterministic id (submit, promotion and resume). */
+export async function addStageJob(queue: StageQueue, run: string, stage: StageName, configHash: string, config: RunConfig, init: string | null, submittedAt: Date): Promise<void> {
   const payload: StageJobPayload = { version: STAGE_JOB_VERSION, run, stage, configHash, config, init, submittedAt: submittedAt.toISOString() };
   await queue.add(stage, payload, { ...STAGE_JOB_OPTIONS, jobId: stageJobId(run, stage, configHash) });
 }

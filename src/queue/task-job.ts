@@ -27,6 +27,16 @@ const taskResultSchema = z.object({
   worker: z.string(),
   backend: z.string(),
   computeMs: z.number(),
+  /**
+   * Where the task's time went on the worker, in ms (the coordinator's goodput split): pulling
+   * parameters, waiting for the data loader, forward/backward (computeMs less the data wait),
+   * pushing gradients, and the task's whole time from taking the job to its result. Absent from
+   * workers older than the field.
+   */
+  timings: z.object({
+    pullMs: z.number().nonnegative(), dataMs: z.number().nonnegative(), computeMs: z.number().nonnegative(),
+    pushMs: z.number().nonnegative(), totalMs: z.number().nonnegative(),
+  }).optional(),
   /** 'stale' when the step had already been applied (a retry): nothing was counted. */
   pushed: z.enum(['accepted', 'duplicate', 'stale']),
 }).readonly();

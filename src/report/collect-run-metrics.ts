@@ -17,10 +17,25 @@ export type RunMetrics = Readonly<Record<StageName, StageMetrics>>;
 /** LRANGE page size: a 100k-step list is ~20 MB, too much for one reply on a shared Redis. */
 const PAGE = 5000;
 
-/** Read and validate every metrics and evals line of a run's stages. Only reads. */
+/** The raw JSON lines of one stage, from Redis or from the history beside the checkpoints. */
+export interface StageLines {
+  readonly metrics: readonly string[];
+  readonly evals: readonly string[];
+}
+
+/** Read and validate every metrics and evals line of a run's stages from Redis. Only reads. */
 export async function collectRunMetrics(redis: Redis, run: string): Promise<RunMetrics> {
-  const entries = await Promise.all(STAGE_NAMES.map(async (stage) => {
-    const [metricLines, evalLines] = await Promise.all([readList(redis, metricsKey(run, stage)), readList(redis, evalsKey(run, stage))]);
+  const lines = await Promise.all(STAGE_NAMES.map(async (stage) => {
+    const [metrics, evals] = await Promise.all([readList(redis, metricsKey(run, stage)), readList(redis, evalsKey(run, stage))]);
+    return [stage, { metrics, evals }] as const;
+  }));
+  return metricsFromLines(Object.fromEntries(lines) as unknown as Record<StageName, StageLines>);
+}
+
+/** Validate lines from any source (docs/report.md: Redis, or storage once Redis is gone). */
+export function metricsFromLines(lines: Readonly<Record<StageName, StageLines>>): RunMetrics {
+  const entries = STAGE_NAMES.map((stage) => {
+    const { metrics: metricLines, evals: evalLines } = lines[stage];
     const steps = metricLines.map(parseStepMetric);
     const evals = evalLines.map(parseEvalRecord);
     const metrics: StageMetrics = {
@@ -29,7 +44,7 @@ export async function collectRunMetrics(redis: Redis, run: string): Promise<RunM
       malformed: { metrics: steps.filter((s) => s === null).length, evals: evals.filter((e) => e === null).length },
     };
     return [stage, metrics] as const;
-  }));
+  });
   return Object.fromEntries(entries) as Record<StageName, StageMetrics>;
 }
 

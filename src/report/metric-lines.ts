@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stepTimeSchema } from '../queue/step-time.js';
 
 /*
  * The JSON lines of `fiber:metrics:<run>:<stage>` (written by the coordinator) and
@@ -20,6 +21,8 @@ const stepMetricSchema = z.object({
   /** Mean raw (unsmoothed) loss per objective over the step's samples; `{}` if its results were lost. */
   losses: z.record(z.string(), maybeNumber),
   lr: maybeNumber,
+  /** Where the step's wall time went, by cause (queue/step-time.ts); absent from older runs. */
+  time: stepTimeSchema.optional(),
 });
 
 /** An evaluation task's name doubles as part of a PNG file name, hence the narrow pattern. */

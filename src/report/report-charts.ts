@@ -3,6 +3,7 @@ import type { StageMetrics } from './collect-run-metrics.js';
 import { ema } from './ema.js';
 import { lineChartSvg, PALETTE, type ChartPoint, type ChartSeries } from './line-chart-svg.js';
 import { lossSeries, SMOOTHING } from './loss-series.js';
+import { STEP_TIME_CAUSES, STEP_TIME_LABELS } from '../queue/step-time.js';
 
 /** One chart of the report: inlined as SVG in the page, and written as `<name>.png`. */
 export interface ReportChart {
@@ -31,6 +32,16 @@ export function stageCharts(stage: StageName, metrics: StageMetrics): ReportChar
     // A step whose task results were lost reports 0 samples: no measurement, not a stall.
     const rate = metrics.steps.map((s) => (s.seconds > 0 && s.samples > 0 ? s.samples / s.seconds : Number.NaN));
     chart('throughput', `${stage} throughput`, rawAndSmoothed('samples/s', steps, rate, PALETTE[0]), 'samples / s');
+    const timed = metrics.steps.filter((s) => s.time && s.time.wall > 0);
+    if (timed.length > 0) {
+      // Each cause's share of the step's wall time (EMA): goodput is the compute line.
+      const causes = STEP_TIME_CAUSES.filter((c) => timed.some((s) => s.time![c] > 0));
+      const series = causes.map((c, i): ChartSeries => ({
+        label: STEP_TIME_LABELS[c], color: PALETTE[i % PALETTE.length],
+        points: zip(timed.map((s) => s.step), ema(timed.map((s) => (100 * s.time![c]) / s.time!.wall), SMOOTHING)),
+      }));
+      chart('time', `${stage} step time by cause (EMA ${SMOOTHING}); compute = goodput`, series, '% of step wall time');
+    }
   }
 
   const tasks = [...new Set(metrics.evals.map((e) => e.task))].sort(byName);

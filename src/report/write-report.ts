@@ -6,7 +6,7 @@ import { STAGE_NAMES } from '../config/index.js';
 import { RunStateError, StorageError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { runStatus } from '../queue/collect-status.js';
-import { RunRegistry } from '../queue/run-registry.js';
+import { RunRegistry, type RunRecord } from '../queue/run-registry.js';
 import { collectRunMetrics, type RunMetrics } from './collect-run-metrics.js';
 import { renderReportHtml } from './render-report-html.js';
 import { stageCharts } from './report-charts.js';
@@ -36,8 +36,17 @@ const PNG_DENSITY = 144;
  * the registry does not know; a run without metrics yet still gets a page that says so.
  */
 export async function writeReport(redis: Redis, run: string, outDir: string, opts: WriteReportOptions = {}): Promise<ReportResult> {
-  const now = opts.now ?? new Date();
   const [record, metrics] = await Promise.all([new RunRegistry(redis).get(run), collectRunMetrics(redis, run)]);
+  return writeReportFrom({ record, metrics }, run, outDir, opts);
+}
+
+/**
+ * The same page from any source: the registry record and the metrics lines, e.g. rebuilt from the
+ * checkpoints and the history beside them once Redis is gone (`fiber report --checkpoints`).
+ */
+export async function writeReportFrom(source: { readonly record: RunRecord | null; readonly metrics: RunMetrics }, run: string, outDir: string, opts: WriteReportOptions = {}): Promise<ReportResult> {
+  const now = opts.now ?? new Date();
+  const { record, metrics } = source;
   if (!record) throw new RunStateError(`no run named "${run}"; \`fiber status\` lists the runs`, 'fiber.run.unknown', 'usage', { run });
   const status = runStatus(record);
   warnMalformed(metrics, run, opts.log);

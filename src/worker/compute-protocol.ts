@@ -20,5 +20,7 @@ export type FromCompute =
     readonly lossSums: Record<string, number>;
     readonly skipped: Record<string, number>;
     readonly computeMs: number;
+    /** Of computeMs, the time spent waiting for the data loader's next micro-batch. */
+    readonly dataMs: number;
   }
   | { readonly type: 'error'; readonly id: number | null; readonly message: string; readonly code: string; readonly usage: boolean };

@@ -86,10 +86,17 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
   const skipped: Record<string, number> = {};
   let samples = 0;
   let micro = 0;
+  // Time blocked on the loader (reads, decode), apart from the model's time: the goodput split.
+  let dataMs = 0;
+  let mark = performance.now();
   for await (const batch of s.loader.microBatches(msg.step, msg.task, s.microBatch)) {
+    dataMs += performance.now() - mark;
     for (const [k, n] of Object.entries(batch.skipped)) skipped[k] = (skipped[k] ?? 0) + Number(n ?? 0);
     const index = micro++;
-    if (batch.numSamples === 0) continue;
+    if (batch.numSamples === 0) {
+      mark = performance.now();
+      continue;
+    }
     const n = batch.numSamples;
     const out = await lossAndGrads(s.model, toModelBatch(batch), hashInts(s.config.seed, msg.step, msg.task, index));
     s.model.specs.forEach((spec, i) => {
@@ -101,9 +108,11 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
     lossSums.total = (lossSums.total ?? 0) + out.loss * n;
     for (const [k, v] of Object.entries(out.lossesByObjective)) lossSums[k] = (lossSums[k] ?? 0) + v * n;
     samples += n;
+    mark = performance.now();
   }
+  dataMs += performance.now() - mark;
   // Fault injection for tests and drills: hold this thread like a long synchronous kernel would.
   const busyMs = Number(process.env.FIBER_FAULT_COMPUTE_BUSY_MS ?? 0);
   for (const until = performance.now() + busyMs; performance.now() < until;) { /* spin */ }
-  return { type: 'result', id: msg.id, grad, samples, lossSums, skipped, computeMs: performance.now() - t0 };
+  return { type: 'result', id: msg.id, grad, samples, lossSums, skipped, computeMs: performance.now() - t0, dataMs };
 }

@@ -61,6 +61,8 @@ export class TaskWorker {
   onHeartbeat: () => void = () => {};
   /** Called after each task, for metrics. */
   onTaskDone: (stage: string, seconds: number, outcome: 'ok' | 'stale' | 'error', skipped: Readonly<Record<string, number>>) => void = () => {};
+  /** Called after each in-training evaluation is recorded, for metrics. */
+  onEvalDone: (run: string, stage: string, task: string, scores: Readonly<Record<string, number>>) => void = () => {};
 
   constructor(private readonly o: TaskWorkerOptions) {}
 
@@ -122,21 +124,28 @@ export class TaskWorker {
       const versionKey = `${active.run}/${active.stage}/${active.configHash}`;
       const basis = p.basis ?? p.step;
       let params: Float32Array | null = null;
+      const pullStarted = performance.now();
       if (this.version?.key !== versionKey || this.version.step !== basis) {
         const pulled = await this.pull(conn, p, basis, log);
         if (!pulled) return this.result('stale', 0);
         params = pulled;
       }
+      const pullMs = performance.now() - pullStarted;
       const out = await this.compute.run(p.step, p.task, basis, params);
       this.version = { key: versionKey, step: basis };
+      const pushStarted = performance.now();
       const statuses = await Promise.all(conn.clients.map((c, s) =>
         c.push(p.run, p.stage, p.step, p.task, out.samples, out.grad.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));
+      const pushMs = performance.now() - pushStarted;
       const pushed = statuses.includes('accepted') ? 'accepted' : statuses.includes('duplicate') ? 'duplicate' : 'stale';
       this.tasksDone++;
       outcome = pushed === 'stale' ? 'stale' : 'ok';
       skipped = out.skipped;
       log.debug({ samples: out.samples, ms: Math.round(out.computeMs), pushed }, 'task done');
-      return { samples: out.samples, lossSums: out.lossSums, skipped: out.skipped, worker: this.o.id, backend: this.compute.backend, computeMs: out.computeMs, pushed };
+      return {
+        samples: out.samples, lossSums: out.lossSums, skipped: out.skipped, worker: this.o.id, backend: this.compute.backend, computeMs: out.computeMs, pushed,
+        timings: { pullMs, dataMs: out.dataMs, computeMs: Math.max(0, out.computeMs - out.dataMs), pushMs, totalMs: performance.now() - started },
+      };
     } catch (err) {
       log.warn({ err: (err as Error).message, attempt: job.attemptsMade + 1 }, 'task failed; it will be retried');
       await recordRunError(this.o.redis, p.run, { stage: p.stage, source: `worker ${this.o.id}`, message: `step ${p.step} task ${p.task} attempt ${job.attemptsMade + 1}: ${(err as Error).message}` });
@@ -170,6 +179,7 @@ export class TaskWorker {
       await thread.terminate();
       if (!reply.ok) throw new Error(reply.message);
       await recordEval(this.o.redis, p, reply.result);
+      this.onEvalDone(p.run, p.stage, p.task, reply.result.scores);
       log.info({ task: p.task, n: reply.result.n, scores: reply.result.scores, seconds: reply.result.seconds }, 'evaluation recorded');
       return reply.result;
     } catch (err) {

@@ -74,10 +74,14 @@ test('pack coco-dev to S3, verify it clean, then verify a corrupted copy: exit 1
   const result = JSON.parse(packed.stdout) as { coarse: { pattern: string; samples: number; urls: string[] } };
   assert.equal(result.coarse.samples, 101);
   assert.equal(result.coarse.pattern, `${out}/coarse/{000000..000002}.tar`);
+  // Progress goes to stderr as plain lines off a terminal (stdout above stayed pure JSON), ending at the total.
+  assert.match(packed.stderr, /^fiber: packing \[#+\] (\d+)\/\1 samples \(100%\)$/m);
+  assert.doesNotMatch(packed.stderr, /\r|\x1b\[/, 'no bar redraws off a terminal');
 
   const clean = await cli(['data', 'verify', result.coarse.pattern]);
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);
   assert.match(clean.stdout, /OK: 3 shards, 101 samples, 101 good/);
+  assert.match(clean.stderr, /fiber: verifying \[#+\] 3\/3 shards \(100%\)/);
 
   // Corrupt copy of shard 0: flip bytes inside the second sample's JPEG, cut the tar in the middle of a later sample.
   const url = result.coarse.urls[0] as string;

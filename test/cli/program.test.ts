@@ -24,7 +24,7 @@ describe('fiber program', () => {
   it('--help lists the commands and loads neither TensorFlow.js, the AWS SDK, BullMQ nor ioredis', async () => {
     const res = await runFiber(['--help'], {}, { nodeArgs: ['--import', TRACE_HOOK] });
     assert.equal(res.code, 0, res.stderr);
-    for (const cmd of ['pretrain', 'status', 'cancel', 'report']) assert.match(res.stdout, new RegExp(`\\n  ${cmd}`));
+    for (const cmd of ['pretrain', 'status', 'dashboard', 'cancel', 'report']) assert.match(res.stdout, new RegExp(`\\n  ${cmd}`));
     const loaded = res.stderr.split('\n').filter((l) => l.startsWith('LOADED '));
     assert.ok(loaded.some((l) => l.includes('/commander/')), 'the trace hook works (commander is seen)');
     const heavy = loaded.filter((l) => /@tensorflow|@aws-sdk|\/bullmq\/|\/ioredis\/|\/sharp\//.test(l));
@@ -32,7 +32,7 @@ describe('fiber program', () => {
   });
 
   it('each command has --help', async () => {
-    for (const cmd of ['pretrain', 'status', 'cancel', 'report']) {
+    for (const cmd of ['pretrain', 'status', 'dashboard', 'cancel', 'report']) {
       const res = await runFiber([cmd, '--help']);
       assert.equal(res.code, 0, `${cmd}: ${res.stderr}`);
       assert.match(res.stdout, new RegExp(`Usage: fiber ${cmd}`));

@@ -8,7 +8,7 @@ const counts = { waiting: 1, active: 2, delayed: 0, completed: 3, failed: 0 };
 const stage = (over: Partial<StageStatus>): StageStatus => ({
   stage: 'coarse', state: 'queued', jobId: 'j', submittedAt: '2026-01-01T00:00:00.000Z', startedAt: null, finishedAt: null,
   init: null, checkpoint: null, error: null, cancelRequested: false, step: null, totalSteps: 200, samplesPerSec: null,
-  etaSeconds: null, lr: null, losses: {}, skipped: {}, eval: null, ...over,
+  etaSeconds: null, lr: null, losses: {}, skipped: {}, eval: null, time: null, ...over,
 });
 const report = (runs: RunStatus[]): StatusReport => ({
   schema: 'fiber.status/v1', generatedAt: '2026-01-01T00:00:05.000Z', redis: { url: 'redis://h:6379', version: '7.0.15' },
@@ -63,6 +63,12 @@ describe('renderStatus', () => {
     ] }, { color: false });
     assert.match(text, /w-1 +node-a +wasm +busy +12 {2}2026-01-01 00:00:04Z {2}\(r1\/coarse step 3 task 1\)/);
     assert.match(text, /w-2 +node-b +tensorflow-gpu +lost +3/);
+  });
+
+  it('shows the stage\'s goodput and its biggest losses', () => {
+    const seconds = { wall: 100, workers: 2, compute: 47, data: 20, pull: 5, push: 3, straggler: 15, optimizer: 4, checkpoint: 6, failures: 0, other: 0 };
+    const text = renderStatus(report([run([stage({ state: 'running', step: 10, time: { goodput: 0.47, seconds } })])]), { color: false });
+    assert.match(text, /goodput 47\.0%  lost to: data wait 20%, waiting for the slowest task 15%, checkpoint 6%/);
   });
 
   it('formats durations', () => {

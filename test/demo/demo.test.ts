@@ -52,6 +52,7 @@ describe('fiber demo', { timeout: 1_200_000 }, () => {
       assert.ok(s.modelFile && existsSync(s.modelFile), `${s.stage} weights file ${s.modelFile}`);
       assert.equal(sha256(s.modelFile), s.modelSha256, 'the summary hash is the file on disk');
       assert.ok(Number.isFinite(s.lossFirst) && Number.isFinite(s.lossLast) && s.samplesPerSec! > 0);
+      assert.ok(s.goodput! > 0 && s.goodput! <= 1, `${s.stage} goodput ${s.goodput}`);
     }
     assert.deepEqual(two.evals.map((e) => e.task), ['retrieval', 'grounding']);
     for (const e of two.evals) {
@@ -69,12 +70,42 @@ describe('fiber demo', { timeout: 1_200_000 }, () => {
     }
     assert.ok(two.report.pngs.some((p) => /coarse-eval-retrieval\.png$/.test(p)), 'in-training evaluations were recorded and charted');
     assert.match(r.stderr, /coarse \[#*\.*\] +\d\/4/, 'live progress was shown');
+    assert.deepEqual(two.restarts, {}, 'no child died');
     assert.deepEqual(survivors(r.mark), [], 'every process the demo started has exited');
   });
 
   it('gives bit-identical weights with 1 worker and 1 shard (same seed)', async () => {
     const { summary: one } = await demo('w1s1', ['--coarse-steps', '4', '--fine-steps', '2', '--workers', '1', '--shards', '1']);
     assert.deepEqual(one.stages.map((s) => s.modelSha256), two.stages.map((s) => s.modelSha256));
+  });
+
+  it('a worker SIGKILLed mid-run is restarted and the run ends with the same sha256', async () => {
+    // The same flags as the 2-worker run above: its sha256 is the undisturbed reference.
+    assert.ok(two, 'needs the undisturbed run above');
+    const mark = randomUUID();
+    const child = spawn(process.execPath, [FIBER_BIN, 'demo', '--out', join(root, 'killed'), '--json', '--images', '64', '--eval-images', '16', '--coarse-steps', '4', '--fine-steps', '2'], {
+      cwd: REPO_ROOT, env: { ...process.env, FIBER_REDIS_URL: '', FIBER_TEST_MARK: mark }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const deadline = Date.now() + 300_000;
+    const training = /coarse \[#*\.*\] +[1-3]\/4/;
+    while (!training.test(err) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    assert.match(err, training, err);
+    const [victim] = survivors(mark).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('demo-worker-0'));
+    assert.ok(victim, 'worker-0 is running');
+    process.kill(victim, 'SIGKILL');
+    const code = await exited;
+    assert.equal(code, 0, err.slice(-3000));
+    const killed = JSON.parse(out) as DemoSummary;
+    assert.deepEqual(killed.stages.map((s) => s.modelSha256), two.stages.map((s) => s.modelSha256), 'bit-identical after the kill');
+    assert.equal(killed.restarts['worker-0'], 1);
+    assert.equal(killed.chaos, null);
+    assert.match(err, /worker-0 exited \(SIGKILL\); restarting it/);
+    assert.deepEqual(survivors(mark), []);
   });
 
   it('Ctrl-C stops everything it started and exits 130', async () => {
@@ -104,7 +135,7 @@ describe('fiber demo', { timeout: 1_200_000 }, () => {
   });
 
   it('bad flags exit 2 naming the flag', async () => {
-    for (const [flag, value] of [['--workers', '0'], ['--shards', '99'], ['--steps', 'x'], ['--seed', '-1']] as const) {
+    for (const [flag, value] of [['--workers', '0'], ['--shards', '99'], ['--steps', 'x'], ['--seed', '-1'], ['--chaos', '0'], ['--chaos-seed', 'x']] as const) {
       const res = await runFiber(['demo', flag, value], {}, { timeoutMs: 10_000 });
       assert.equal(res.code, 2, `${flag} ${value}`);
       assert.match(res.stderr, new RegExp(flag.replace(/-/g, '\\-')));

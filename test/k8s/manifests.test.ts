@@ -8,6 +8,8 @@ import {
   ENV_VARS, HEALTH_PATHS, MANIFEST_HELPER_VARS, PORTS, SECRETS, envVarSpec, envVarsReadBy, requiredEnvVars, secretEnvVars,
   type FiberProcess,
 } from '../../src/ops/env-contract.js';
+import { EXIT_TEMPFAIL, EXIT_USAGE } from '../../src/cli/main.js';
+import { QUEUE_PREFIX, TASKS_QUEUE } from '../../src/queue/keys.js';
 import { K8S_DIR, OVERLAYS, id, kubectl, parseObjects, readObjects, readSnapshot, renderWithKubectl, type K8sObject, type OverlayName } from './render.js';
 import { schemaError } from './schema.js';
 import { unknownFieldProblems } from './strict-fields.js';
@@ -372,6 +374,28 @@ describe('k8s manifests: overlays', () => {
     });
   }
 
+  it('gpu-keda: GPU workers scale to zero on the BullMQ tasks queue, KEDA authenticated by the Redis Secret', () => {
+    const list = objects('gpu-keda');
+    const so = find(list, 'ScaledObject', 'fiber-worker');
+    const worker = find(list, 'Deployment', so.spec.scaleTargetRef.name);
+    assert.equal(so.spec.scaleTargetRef.kind, worker.kind);
+    assert.equal(so.spec.minReplicaCount, 0, 'no GPU held between runs');
+    assert.equal(so.spec.maxReplicaCount, find(objects('gpu'), 'Deployment', 'fiber-worker').spec.replicas, 'at most the gpu overlay\'s worker count');
+    const redisService = find(list, 'Service', 'fiber-redis');
+    const lists = so.spec.triggers.map((t: K8sObject) => {
+      assert.equal(t.type, 'redis');
+      assert.equal(t.metadata.address, `${redisService.metadata.name}.fiber.svc.cluster.local:${PORTS.redis}`);
+      const auth = find(list, 'TriggerAuthentication', t.authenticationRef.name);
+      assert.deepEqual(auth.spec.secretTargetRef, [{ parameter: 'password', name: SECRETS.redis.name, key: SECRETS.redis.keys.password }]);
+      return t.metadata.listName;
+    });
+    // BullMQ's own key names for the queue the coordinator fills (src/queue/keys.ts).
+    assert.deepEqual(lists, [`${QUEUE_PREFIX}:${TASKS_QUEUE}:wait`, `${QUEUE_PREFIX}:${TASKS_QUEUE}:active`]);
+    const np = find(list, 'NetworkPolicy', 'fiber-redis-keda');
+    assert.deepEqual(np.spec.ingress, [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } }], ports: [{ port: PORTS.redis, protocol: 'TCP' }] }]);
+    assert.equal(list.filter((o) => o.kind === 'Deployment').length, 1);
+  });
+
   it('the pretrain Jobs run `fiber pretrain --stage S --config` on the mounted run config, and fail fast on exit 2', () => {
     for (const file of JOB_FILES) {
       const [job] = readObjects(file);
@@ -383,7 +407,13 @@ describe('k8s manifests: overlays', () => {
       const mount = c.volumeMounts.find((m: K8sObject) => m.mountPath === '/etc/fiber');
       assert.equal(spec.volumes.find((v: K8sObject) => v.name === mount.name).configMap.name, 'fiber-run');
       assert.equal(spec.restartPolicy, 'Never');
-      assert.deepEqual(job.spec.podFailurePolicy.rules[0], { action: 'FailJob', onExitCodes: { containerName: 'pretrain', operator: 'In', values: [2] } });
+      // The exit codes src/cli/main.ts decides: never retry a usage error, retry a service not up yet.
+      assert.deepEqual(job.spec.podFailurePolicy.rules, [
+        { action: 'FailJob', onExitCodes: { containerName: 'pretrain', operator: 'In', values: [EXIT_USAGE] } },
+        { action: 'Ignore', onExitCodes: { containerName: 'pretrain', operator: 'In', values: [EXIT_TEMPFAIL] } },
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      ]);
+      assert.ok(job.spec.activeDeadlineSeconds > 0, 'retries on 75 are bounded by the deadline');
       assert.equal(job.metadata.generateName, `fiber-pretrain-${stage}-`);
     }
   });

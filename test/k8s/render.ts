@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../helpers/cli.js';
 
-export const OVERLAYS = ['gpu', 'cpu'] as const;
+export const OVERLAYS = ['gpu', 'cpu', 'gpu-keda'] as const;
 export type OverlayName = (typeof OVERLAYS)[number];
 
 /** A parsed Kubernetes object; fields are checked by the tests, so it is loosely typed. */

@@ -28,7 +28,32 @@ const MODELS: Record<string, new (data: never) => Validatable> = {
   'batch/v1/Job': Job,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'keda.sh/v1alpha1/ScaledObject': class { constructor(private readonly o: K8sObject) {} validate() { validateScaledObject(this.o); } },
+  'keda.sh/v1alpha1/TriggerAuthentication': class { constructor(private readonly o: K8sObject) {} validate() { validateTriggerAuthentication(this.o); } },
 };
+
+/** KEDA ships no offline schema: the required fields and types of its CRDs that fiber's objects use. */
+function validateScaledObject(o: K8sObject): void {
+  const spec = o.spec;
+  if (!o.metadata?.name) throw new Error('metadata.name is required');
+  if (typeof spec?.scaleTargetRef?.name !== 'string') throw new Error('spec.scaleTargetRef.name must be string');
+  for (const k of ['minReplicaCount', 'maxReplicaCount', 'pollingInterval', 'cooldownPeriod', 'idleReplicaCount']) {
+    if (spec[k] !== undefined && (!Number.isInteger(spec[k]) || spec[k] < 0)) throw new Error(`spec.${k} must be integer >= 0`);
+  }
+  if ((spec.minReplicaCount ?? 0) > (spec.maxReplicaCount ?? 100)) throw new Error('spec.minReplicaCount must be <= maxReplicaCount');
+  if (!Array.isArray(spec.triggers) || spec.triggers.length === 0) throw new Error('spec.triggers must be a non-empty array');
+  for (const t of spec.triggers) {
+    if (typeof t.type !== 'string') throw new Error('spec.triggers[].type must be string');
+    for (const [k, v] of Object.entries(t.metadata ?? {})) if (typeof v !== 'string') throw new Error(`spec.triggers[].metadata.${k} must be string`);
+  }
+}
+
+function validateTriggerAuthentication(o: K8sObject): void {
+  if (!o.metadata?.name) throw new Error('metadata.name is required');
+  for (const r of o.spec?.secretTargetRef ?? []) {
+    for (const k of ['parameter', 'name', 'key']) if (typeof r[k] !== 'string') throw new Error(`spec.secretTargetRef[].${k} must be string`);
+  }
+}
 
 /** Validate one object against its API schema; returns the error message, or undefined when valid. */
 export function schemaError(o: K8sObject): string | undefined {

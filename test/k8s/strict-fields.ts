@@ -21,6 +21,9 @@ const TYPES: Record<string, { module: string; name: string }> = {
   'batch/v1/Job': { module: 'kubernetes-models/batch/v1/Job', name: 'IJob' },
   'networking.k8s.io/v1/NetworkPolicy': { module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', name: 'INetworkPolicy' },
   'policy/v1/PodDisruptionBudget': { module: 'kubernetes-models/policy/v1/PodDisruptionBudget', name: 'IPodDisruptionBudget' },
+  // KEDA's CRDs (k8s/overlays/gpu-keda): our own interfaces, the TypeScript source in test/k8s/ (from dist/test/k8s/.strict-<pid>/).
+  'keda.sh/v1alpha1/ScaledObject': { module: '../../../../test/k8s/keda-types.js', name: 'IScaledObject' },
+  'keda.sh/v1alpha1/TriggerAuthentication': { module: '../../../../test/k8s/keda-types.js', name: 'ITriggerAuthentication' },
 };
 
 export interface FieldProblem { readonly object: string; readonly message: string }

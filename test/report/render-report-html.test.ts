@@ -15,7 +15,7 @@ function stage(over: Partial<StageStatus>): StageStatus {
   return {
     stage: 'coarse', state: 'completed', jobId: 'j', submittedAt: '2026-11-01T00:00:00.000Z', startedAt: '2026-11-01T00:00:00.000Z',
     finishedAt: '2026-11-01T01:02:05.000Z', init: null, checkpoint: null, error: null, cancelRequested: false, step: 60, totalSteps: 60,
-    samplesPerSec: 40, etaSeconds: null, lr: 1e-5, losses: { total: 1 }, skipped: {}, eval: null, ...over,
+    samplesPerSec: 40, etaSeconds: null, lr: 1e-5, losses: { total: 1 }, skipped: {}, eval: null, time: null, ...over,
   };
 }
 

@@ -5,17 +5,21 @@ import { parseAnnotations, type SampleAnnotations } from '../../data/pipeline/sa
 import type { DataInspectOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';
+import { createProgress } from '../progress.js';
 
 /** Print the first --n samples of one shard; --png draws them. */
 export async function runDataInspect(url: string, opts: DataInspectOptions, globals: GlobalOptions): Promise<void> {
   const { store, log } = dataContext(globals);
   const bad = new BadSampleCounter(log);
   const raws: RawSample[] = [];
+  const progress = createProgress('reading', 'samples');
   try {
     for await (const raw of readSamples(store.stream(url), url, bad)) {
       raws.push(raw);
+      progress.update(raws.length, opts.n);
       if (raws.length >= opts.n) break;
     }
+    progress.finish();
   } finally {
     await store.close();
   }

@@ -7,14 +7,16 @@ import type { DataPackOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';
 import { printPackResult } from './print-pack-result.js';
+import { createProgress } from '../progress.js';
 
 export async function runDataPack(opts: DataPackOptions, globals: GlobalOptions): Promise<void> {
   const input = await readInput(opts);
   const { store, log } = dataContext(globals);
   try {
-    const result = await packDataset(input, store, { out: opts.out, samplesPerShard: opts.samplesPerShard }, (n) => {
-      if (n % 1000 === 0) log.info({ samples: n }, 'packing');
-    });
+    const progress = createProgress('packing', 'samples');
+    const total = input.coarse.length + input.fine.length;
+    const result = await packDataset(input, store, { out: opts.out, samplesPerShard: opts.samplesPerShard }, (n) => progress.update(n, total));
+    progress.finish();
     for (const e of result.skippedExamples) log.warn({ reason: e.reason, record: e.where, detail: e.detail }, 'skipped bad input');
     printPackResult(result, opts.json);
   } finally {

@@ -4,6 +4,7 @@ import { verifyShard, type ShardVerification } from '../../data/packing/verify-s
 import type { DataVerifyOptions } from '../data-commands.js';
 import type { GlobalOptions } from '../program.js';
 import { dataContext } from './data-context.js';
+import { createProgress } from '../progress.js';
 
 /** Reads every sample; prints bad ones by shard, key and reason; exit status 1 if any. */
 export async function runDataVerify(patterns: string[], opts: DataVerifyOptions, globals: GlobalOptions): Promise<void> {
@@ -12,8 +13,14 @@ export async function runDataVerify(patterns: string[], opts: DataVerifyOptions,
   // Reports are printed below, one line each: no log line per bad sample on top of that.
   const bad = new BadSampleCounter(undefined, 100_000);
   const shards: ShardVerification[] = [];
+  const progress = createProgress('verifying', 'shards');
+  progress.update(0, urls.length);
   try {
-    for (const url of urls) shards.push(await verifyShard(store, url, bad));
+    for (const url of urls) {
+      shards.push(await verifyShard(store, url, bad));
+      progress.update(shards.length, urls.length);
+    }
+    progress.finish();
   } finally {
     await store.close();
   }

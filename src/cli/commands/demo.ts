@@ -1,4 +1,4 @@
-import type { DemoCliOptions } from '../demo-commands.js';
+import { DEFAULT_CHAOS_SECONDS, type DemoCliOptions } from '../demo-commands.js';
 import { DEMO_DEFAULTS, type DemoOptions } from '../../demo/demo-options.js';
 import { runDemo } from '../../demo/run-demo.js';
 import type { CliContext } from '../context.js';
@@ -17,6 +17,7 @@ export async function demo(opts: DemoCliOptions, ctx: CliContext): Promise<void>
     fineSteps: opts.fineSteps ?? opts.steps ?? DEMO_DEFAULTS.fineSteps,
     ...(opts.data ? { data: opts.data } : {}),
     out: opts.out, seed: opts.seed, trainImages: opts.images, evalImages: opts.evalImages,
+    ...(opts.chaos !== undefined ? { chaos: { everySeconds: opts.chaos === true ? DEFAULT_CHAOS_SECONDS : opts.chaos, seed: opts.chaosSeed ?? opts.seed } } : {}),
   };
   const tty = Boolean(process.stderr.isTTY);
   const err = process.stderr;
@@ -39,6 +40,10 @@ export async function demo(opts: DemoCliOptions, ctx: CliContext): Promise<void>
       phase: (m) => {
         endLive();
         err.write(`> ${m}\n`);
+      },
+      incident: (m) => {
+        endLive();
+        err.write(`! ${m}\n`);
       },
       progress: (report) => {
         const line = demoProgressLine(report);

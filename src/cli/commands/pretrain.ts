@@ -99,6 +99,7 @@ function describe(run: string, stage: StageName, o: SubmitOutcome): string[] {
     case 'waiting':
       return [`Registered the fine stage of run ${run}: it starts from the coarse stage's final checkpoint when that stage completes.`, `  job ${o.jobId}`, watch];
     case 'exists':
-      return [`Run ${run} already exists with this config and its ${stage} stage is ${o.state}; nothing was added.`, watch];
+      return [`Run ${run} already exists with this config and its ${stage} stage is ${o.state}; nothing was added.`,
+        ...(o.state === 'failed' || o.state === 'cancelled' ? [`Continue it from its latest checkpoint:  fiber resume ${run} --stage ${stage}`] : []), watch];
   }
 }

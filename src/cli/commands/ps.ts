@@ -8,6 +8,10 @@ import { Coordinator } from '../../ps/coordinator.js';
 import { ShardProcess } from '../../ps/shard-process.js';
 import { connectRedis, redisConfigFromEnv } from '../../queue/redis-connection.js';
 import { startServiceOps, type ServiceOps } from '../../ops/service-ops.js';
+import type { FiberMetrics } from '../../ops/metrics.js';
+import type { Logger } from '../../log/logger.js';
+import { RunRegistry } from '../../queue/run-registry.js';
+import { WORKER_LOST_MS } from '../../queue/collect-status.js';
 import { FIBER_VERSION } from '../program.js';
 import type { CliContext } from '../context.js';
 import { untilSignal } from '../signals.js';
@@ -49,6 +53,7 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
     },
   });
   let coordinator: Coordinator | null = null;
+  let stopSampling = () => {};
   let workerRedis: Redis | null = null;
   try {
     await proc.start();
@@ -59,14 +64,23 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
     log.info({ metricsPort: ops.health.port }, 'health and metrics serving');
     if (shard === 0) {
       workerRedis = (await connectRedis(redisConfig, log)).redis;
-      coordinator = new Coordinator({ numShards: opts.shards, redis, workerRedis, store, log: log.child({ role: 'coordinator' }) });
+      const metrics = ops.metrics;
+      coordinator = new Coordinator({
+        numShards: opts.shards, redis, workerRedis, store, log: log.child({ role: 'coordinator' }),
+        onStep: (r) => {
+          metrics.recordTrainingStep({ ...r, time: { ...r.time } });
+          metrics.observeStep(r.stage, { durationSeconds: r.time.wall, samples: r.samples });
+        },
+      });
       coordinator.start();
+      stopSampling = sampleWorkers(redis, metrics, log);
       log.info('coordinating stages');
     }
     const signal = await untilSignal();
     log.warn({ signal }, 'stopping');
     if (signal === 'SIGTERM') await proc.preempt(PREEMPT_WAIT_MS);
   } finally {
+    stopSampling();
     await ops?.close();
     await coordinator?.close();
     await proc.close();
@@ -74,6 +88,24 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
     workerRedis?.disconnect();
     redis.disconnect();
   }
+}
+
+/** Shard 0 keeps `fiber_workers` current from the workers' heartbeats, for the workers-lost alert. */
+function sampleWorkers(redis: Redis, metrics: FiberMetrics, log: Logger): () => void {
+  const registry = new RunRegistry(redis);
+  const timer = setInterval(() => {
+    registry.workers().then((ws) => {
+      const now = Date.now();
+      const byState: Record<string, number> = {};
+      for (const w of ws) {
+        const state = now - Date.parse(w.lastHeartbeat) > WORKER_LOST_MS && w.state !== 'stopped' ? 'lost' : w.state;
+        byState[state] = (byState[state] ?? 0) + 1;
+      }
+      metrics.setWorkers(byState);
+    }, (err: Error) => log.debug({ err: err.message }, 'sampling workers failed'));
+  }, 5000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** `fiber-ps-2` -> 2: a StatefulSet pod's ordinal is its shard. */

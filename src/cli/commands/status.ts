@@ -7,6 +7,7 @@ import type { StatusReport } from '../../queue/status-report.js';
 import { connectForCommand, type CliContext } from '../context.js';
 import { printJson } from '../output.js';
 import { renderStatus } from '../render-status.js';
+import { colorEnabled, isInteractive } from '../terminal.js';
 
 export interface StatusOptions {
   readonly json?: boolean;
@@ -25,13 +26,16 @@ export async function status(run: string | undefined, opts: StatusOptions, ctx: 
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const tty = Boolean(process.stdout.isTTY) && !opts.json;
+    const tty = isInteractive(process.stdout) && !opts.json;
+    const color = colorEnabled(process.stdout) && !opts.json;
     for (;;) {
       const report = await collectStatus(sources, run, new Date());
       if (run && report.runs.length === 0) throw new RunStateError(`no run named "${run}"; \`fiber status\` lists the runs`, 'fiber.run.unknown');
-      if (opts.json) printJson(report);
-      else if (tty && opts.watch) process.stdout.write(`\x1b[H\x1b[2J${renderStatus(report, { color: true })}\n`);
-      else process.stdout.write(`${renderStatus(report, { color: tty })}\n`);
+      // --watch --json: NDJSON, one compact object per line per refresh, for `jq` or a log shipper.
+      if (opts.json && opts.watch) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else if (opts.json) printJson(report);
+      else if (tty && opts.watch) process.stdout.write(`\x1b[H\x1b[2J${renderStatus(report, { color })}\n`);
+      else process.stdout.write(`${renderStatus(report, { color })}\n`);
       if (!opts.watch || finished(report, run) || stop.signal.aborted) return;
       try {
         await sleep(opts.interval * 1000, undefined, { signal: stop.signal });

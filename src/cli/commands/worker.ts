@@ -32,9 +32,10 @@ export async function worker(opts: WorkerOptions, ctx: CliContext): Promise<void
     ops.metrics.taskDuration.observe({ stage, outcome }, seconds);
     for (const [reason, n] of Object.entries(skipped)) if (n > 0) ops.metrics.skippedSamples.inc({ stage, reason }, n);
   };
+  w.onEvalDone = (run, stage, task, scores) => ops.metrics.recordEval(run, stage, task, scores);
   try {
     w.start();
-    log.info({ lockMs: opts.lockMs }, 'worker started');
+    log.info({ lockMs: opts.lockMs, metricsPort: ops.health.port }, 'worker started');
     const signal = await untilSignal();
     log.warn({ signal }, 'draining: finishing the task in hand');
   } finally {
