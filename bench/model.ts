@@ -1,7 +1,7 @@
 /**
  * Training-step benchmark of the FIBER model on each TensorFlow.js backend present.
  *   node dist/bench/model.js [--presets fiber-tiny,fiber-small,fiber-base] [--backends wasm,cpu]
- *     [--recompute none,blocks] [--steps 3] [--json-only]
+ *     [--recompute none,blocks] [--stages coarse,fine] [--steps 3] [--json-only]
  * For each (backend, preset, stage, recompute): s/step and samples/s of a training step
  * (lossAndGrads: forward and backward, no optimizer), memory (the wasm heap's high-water mark and
  * the process's max RSS), achieved GFLOP/s (3 x forward matmul FLOPs, counted by the model's
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
         skipped.push(`cpu/${preset}: skipped (pure-JS backend, minutes per step; pass --all)`);
         continue;
       }
-      for (const stage of ['coarse', 'fine'] as const) {
+      for (const stage of arg('stages', 'coarse,fine').split(',') as Stage[]) {
         for (const recompute of recomputes) {
           const steps = stepsArg ?? (SLOW.has(preset) ? 1 : 3);
           const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--row', `${backend}:${preset}:${stage}:${recompute}`, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 16 << 20 });

@@ -46,9 +46,8 @@ export function modulatedDeformConv2d(x: tf.Tensor, offset: tf.Tensor, mask: tf.
     const bilinear = tf.stack([tf.mul(hy, hx), tf.mul(hy, lx), tf.mul(ly, hx), tf.mul(ly, lx)]); // [4, B, Ho, Wo, K]
     // One extra zero row: corners outside the map read it (zero padding).
     const table = tf.concat([x.reshape([b * h * w, cin]), tf.zeros([1, cin])], 0);
-    const corners = cornerValues(table, py, px, b, h, w); // [4, B, Ho, Wo, K, Cin]
-    const coef = tf.mul(bilinear, mask.expandDims(0)); // [4, B, Ho, Wo, K]
-    const cols = tf.sum(tf.mul(corners, coef.expandDims(5)), 0); // [B, Ho, Wo, K, Cin]
+    const coef = tf.mul(bilinear, mask.expandDims(0)).reshape([4, b * ho * wo * DEFORM_TAPS]); // [4, N]
+    const cols = sampledColumns(table, coef, py, px, b, h, w); // [N, Cin], N = B Ho Wo K
     // Columns ordered (k, cin): the weight goes to [Cout, 3, 3, Cin] to match.
     const wmat = tf.transpose(weight, [0, 2, 3, 1]).reshape([cout, DEFORM_TAPS * cin]);
     return linear(cols.reshape([b * ho * wo, DEFORM_TAPS * cin]), wmat, bias).reshape([b, ho, wo, cout]);
@@ -87,29 +86,46 @@ function cornerRows(py: tf.Tensor, px: tf.Tensor, b: number, h: number, w: numbe
 }
 
 /**
- * table[cornerRows(py, px)]: the corner values, linear in the table and piecewise constant in
- * the coordinates. One custom-gradient node, so the integer rows never enter the tape (tfjs
- * requires float gradients for every input on the path): d/dtable is a scatterND of dy over the
- * rows (summing duplicates; no UnsortedSegmentSum on wasm), d/dpy = d/dpx = 0 (the coordinates'
- * gradient flows through the bilinear weights instead).
- * table [R, Cin], py, px [B, Ho, Wo, K] -> [4, B, Ho, Wo, K, Cin].
+ * The modulated bilinear samples sum_c coef[c] * table[rows_c] over the four corners c, as one
+ * custom-gradient node that never holds more than one corner's rows at a time: a [4, N, Cin]
+ * stack of gathered corners (and its gradient) is what made fiber-base's fine step at 800 x 1088
+ * overflow the 4 GiB wasm heap (each P3 corner stack is ~0.5 GB). The backward pass gathers each
+ * corner again instead of keeping it. Gradients: d/dtable = sum_c scatterND(rows_c, dy * coef_c)
+ * (summing duplicates; no UnsortedSegmentSum on wasm), d/dcoef_c = rowsum(dy * table[rows_c]),
+ * d/dpy = d/dpx = 0 (the coordinates' gradient flows through the bilinear weights in `coef`).
+ * table [R, Cin], coef [4, N], py, px [B, Ho, Wo, K] (N = B Ho Wo K) -> [N, Cin].
  */
-function cornerValues(table: tf.Tensor, py: tf.Tensor, px: tf.Tensor, b: number, h: number, w: number): tf.Tensor {
+function sampledColumns(table: tf.Tensor, coef: tf.Tensor, py: tf.Tensor, px: tf.Tensor, b: number, h: number, w: number): tf.Tensor {
   const op = tf.customGrad((...args: unknown[]) => {
-    const [t, y, x, save] = args as [tf.Tensor2D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const rows = cornerRows(y, x, b, h, w);
-    save([rows]);
-    const cin = t.shape[1];
-    const tableShape = t.shape;
+    const [t, c, y, x, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const rows = cornerRows(y, x, b, h, w).reshape([4, -1]); // [4, N]
+    save([rows, t, c]);
+    const corner = (r: tf.Tensor, i: number) => tf.squeeze(tf.slice(r, [i, 0], [1, -1]), [0]);
+    const value = tf.tidy(() => {
+      let acc: tf.Tensor | undefined;
+      for (let i = 0; i < 4; i++) {
+        const term = tf.mul(tf.gather(t, corner(rows, i)), corner(c, i).expandDims(1));
+        acc = acc ? tf.add(acc, term) : term;
+      }
+      return acc!;
+    });
     return {
-      value: tf.tidy(() => tf.gather(t, rows.reshape([-1])).reshape([...rows.shape, cin])),
+      value,
       gradFunc: (dy, saved) =>
         tf.tidy(() => {
-          const [r] = saved as [tf.Tensor];
-          const g = tf.scatterND(r.reshape([-1, 1]), (dy as tf.Tensor).reshape([-1, cin]), tableShape);
-          return [g, tf.zerosLike(y), tf.zerosLike(x)];
+          const [r, tab, cf] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor2D];
+          const g = dy as tf.Tensor2D; // [N, Cin]
+          let dtable: tf.Tensor | undefined;
+          const dcoef: tf.Tensor[] = [];
+          for (let i = 0; i < 4; i++) {
+            const ri = corner(r, i);
+            const scattered = tf.scatterND(ri.expandDims(1), tf.mul(g, corner(cf, i).expandDims(1)), tab.shape);
+            dtable = dtable ? tf.add(dtable, scattered) : scattered;
+            dcoef.push(tf.sum(tf.mul(g, tf.gather(tab, ri)), 1));
+          }
+          return [dtable!, tf.stack(dcoef), tf.zerosLike(y), tf.zerosLike(x)];
         }),
     };
   });
-  return op(table, py, px);
+  return op(table, coef, py, px);
 }
