@@ -1,7 +1,7 @@
 /**
  * Training-step benchmark of the FIBER model on each TensorFlow.js backend present.
  *   node dist/bench/model.js [--presets fiber-tiny,fiber-small,fiber-base] [--backends wasm,cpu]
- *     [--recompute none,blocks] [--steps 3] [--json-only]
+ *     [--recompute none,blocks] [--stages coarse,fine] [--steps 3] [--json-only]
  * For each (backend, preset, stage, recompute): s/step and samples/s of a training step
  * (lossAndGrads: forward and backward, no optimizer), memory (the wasm heap's high-water mark and
  * the process's max RSS), achieved GFLOP/s (3 x forward matmul FLOPs, counted by the model's
@@ -26,6 +26,8 @@ import { SeededRng } from '../src/model/seeded-rng.js';
 
 interface Row {
   backend: string; preset: string; stage: Stage; recompute: RecomputeMode; batch: number; textLength: number;
+  /** Input image height x width in pixels. */
+  image: string;
   stepSeconds: number; samplesPerSecond: number; gflopPerStep: number; achievedGflops: number;
   matmulGflops: number; mfu: number;
   /** wasm: the heap's size after the step (it only grows: the high-water mark); else null. */
@@ -39,10 +41,13 @@ interface Failed { backend: string; preset: string; stage: Stage; recompute: Rec
  * Micro-batch per preset: fiber-tiny at the brief's batch 8; fiber-small at 2 (its coarse step
  * peaks at ~2.4 GB of tensors at B = 2, ~4.0 GB at B = 4: the edge of the 4 GiB wasm heap).
  */
-const SHAPES: Record<string, { b: number; l: number; fineL?: number }> = {
-  'fiber-tiny': { b: 8, l: 16 }, 'fiber-small': { b: 2, l: 40 },
-  // The reference pads every fine-stage query to 256 tokens (MAX_QUERY_LEN, PAD_MAX).
-  'fiber-base': { b: 1, l: 40, fineL: 256 },
+const SHAPES: Record<string, { b: number; l: number; fineL?: number; fineImage: readonly [number, number] }> = {
+  // Fine images at each preset's largest multi-scale size, non-square (H x W, multiples of 32).
+  'fiber-tiny': { b: 8, l: 16, fineImage: [64, 96] }, 'fiber-small': { b: 2, l: 40, fineImage: [128, 192] },
+  // The reference pads every fine-stage query to 256 tokens (MAX_QUERY_LEN, PAD_MAX); its images
+  // have a shorter side of 800 and a longer one up to 1333: 800 x 1088 is a 4:3 photo after the
+  // pad to 32.
+  'fiber-base': { b: 1, l: 40, fineL: 256, fineImage: [800, 1088] },
 };
 /** fiber-base steps take a minute on wasm: no warm-up step there, one timed step by default. */
 const SLOW = new Set<string>(['fiber-base']);
@@ -62,16 +67,18 @@ function coarseBatch(cfg: FiberModelConfig, b: number, l: number): CoarseBatch {
   return { pixelValues: new Float32Array(b * 3 * s * s).map(() => rng.normal()), inputIds, attentionMask, mlmInputIds, mlmLabels, numSamples: b, imageSize: s, textLength: l };
 }
 
-function fineBatch(cfg: FiberModelConfig, b: number, l: number): FineBatch {
+function fineBatch(cfg: FiberModelConfig, b: number, l: number, [h, w]: readonly [number, number]): FineBatch {
   const c = coarseBatch(cfg, b, l);
-  const s = cfg.imageSize, m = 4;
+  const rng = new SeededRng(3);
+  const s = Math.min(h, w), m = 4;
   const boxes = new Float32Array(b * m * 4), boxMask = new Int32Array(b * m).fill(1), positiveMap = new Float32Array(b * m * l);
   for (let i = 0; i < b * m; i++) {
     const size = s * (0.1 + 0.2 * (i % 4));
     boxes.set([(i % 3) * 0.1 * s, (i % 2) * 0.2 * s, (i % 3) * 0.1 * s + size, (i % 2) * 0.2 * s + size], i * 4);
     positiveMap[i * l + 1 + (i % (l - 2))] = 1;
   }
-  return { pixelValues: c.pixelValues, inputIds: c.inputIds, attentionMask: c.attentionMask, boxes, boxMask, positiveMap, numSamples: b, imageSize: s, textLength: l, maxBoxes: m };
+  const pixelValues = new Float32Array(b * 3 * h * w).map(() => rng.normal());
+  return { pixelValues, inputIds: c.inputIds, attentionMask: c.attentionMask, boxes, boxMask, positiveMap, numSamples: b, imageHeight: h, imageWidth: w, textLength: l, maxBoxes: m };
 }
 
 /** Best-of-5 GFLOP/s of an n x n x n 2-D non-transposed matmul on the active backend. */
@@ -102,7 +109,8 @@ async function benchOne(backend: string, preset: ModelPresetName, stage: Stage, 
   const shape = SHAPES[preset]!;
   const b = shape.b, l = stage === 'fine' ? shape.fineL ?? shape.l : shape.l;
   const model = FiberModel.init(cfg, stage, 0);
-  const batch = stage === 'coarse' ? coarseBatch(cfg, b, l) : fineBatch(cfg, b, l);
+  const batch = stage === 'coarse' ? coarseBatch(cfg, b, l) : fineBatch(cfg, b, l, shape.fineImage);
+  const image = stage === 'coarse' ? `${cfg.imageSize}x${cfg.imageSize}` : shape.fineImage.join('x');
   if (!SLOW.has(preset)) await lossAndGrads(model, batch, 0); // warm-up (kernel caches)
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -117,7 +125,7 @@ async function benchOne(backend: string, preset: ModelPresetName, stage: Stage, 
   const step = times[Math.floor(times.length / 2)]!;
   const achieved = flops / step / 1e9;
   return {
-    backend, preset, stage, recompute, batch: b, textLength: l, stepSeconds: step, samplesPerSecond: b / step,
+    backend, preset, stage, recompute, batch: b, textLength: l, image, stepSeconds: step, samplesPerSecond: b / step,
     gflopPerStep: flops / 1e9, achievedGflops: achieved, matmulGflops, mfu: achieved / matmulGflops,
     heapMB: wasmHeapMB(), maxRssMB: process.resourceUsage().maxRSS / 1024,
   };
@@ -155,7 +163,7 @@ async function main(): Promise<void> {
         skipped.push(`cpu/${preset}: skipped (pure-JS backend, minutes per step; pass --all)`);
         continue;
       }
-      for (const stage of ['coarse', 'fine'] as const) {
+      for (const stage of arg('stages', 'coarse,fine').split(',') as Stage[]) {
         for (const recompute of recomputes) {
           const steps = stepsArg ?? (SLOW.has(preset) ? 1 : 3);
           const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--row', `${backend}:${preset}:${stage}:${recompute}`, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 16 << 20 });
@@ -169,8 +177,8 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${JSON.stringify({ rows, failed, skipped }, null, 2)}\n`);
   if (quiet) return;
-  const head = ['backend', 'preset', 'stage', 'recompute', 'B', 'L', 's/step', 'samples/s', 'GFLOP/step', 'GFLOP/s', 'matmul GFLOP/s', 'MFU', 'wasm heap MB', 'max RSS MB'];
-  const lines = [head, ...rows.map((r) => [r.backend, r.preset, r.stage, r.recompute, r.batch, r.textLength, r.stepSeconds.toFixed(2), r.samplesPerSecond.toFixed(2), r.gflopPerStep.toFixed(2), r.achievedGflops.toFixed(2), r.matmulGflops.toFixed(1), `${(100 * r.mfu).toFixed(1)}%`, r.heapMB === null ? '-' : r.heapMB.toFixed(0), r.maxRssMB.toFixed(0)].map(String))];
+  const head = ['backend', 'preset', 'stage', 'recompute', 'B', 'L', 'image', 's/step', 'samples/s', 'GFLOP/step', 'GFLOP/s', 'matmul GFLOP/s', 'MFU', 'wasm heap MB', 'max RSS MB'];
+  const lines = [head, ...rows.map((r) => [r.backend, r.preset, r.stage, r.recompute, r.batch, r.textLength, r.image, r.stepSeconds.toFixed(2), r.samplesPerSecond.toFixed(2), r.gflopPerStep.toFixed(2), r.achievedGflops.toFixed(2), r.matmulGflops.toFixed(1), `${(100 * r.mfu).toFixed(1)}%`, r.heapMB === null ? '-' : r.heapMB.toFixed(0), r.maxRssMB.toFixed(0)].map(String))];
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   process.stdout.write(`\n${lines.map((l) => l.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n')}\n`);
   for (const f of failed) process.stdout.write(`failed ${f.backend} ${f.preset} ${f.stage} recompute=${f.recompute}: ${f.error}\n`);

@@ -107,9 +107,6 @@ function crossFieldProblems(c: z.infer<typeof runConfigSchema>): Problem[] {
     if (o.schedule === 'multistep' && o.milestones.length === 0) p.push({ field: `optimizer.${stage}.milestones`, message: 'the multistep schedule needs at least one milestone (fractions of totalSteps, e.g. [0.67, 0.89])' });
     if (o.milestones.some((x, i) => i > 0 && x <= o.milestones[i - 1]!)) p.push({ field: `optimizer.${stage}.milestones`, message: `must increase strictly, got [${o.milestones.join(', ')}]` });
   }
-  if (c.data.fine.maxSize > m.imageSize) {
-    p.push({ field: 'data.fine.maxSize', message: `${c.data.fine.maxSize} exceeds model.imageSize (${m.imageSize}): the fine stage trains on ${m.imageSize}x${m.imageSize} inputs, so images must fit inside` });
-  }
   if (c.data.fine.minSizes.some((s) => s > c.data.fine.maxSize)) {
     p.push({ field: 'data.fine.minSizes', message: `every size must be <= data.fine.maxSize (${c.data.fine.maxSize})` });
   }

@@ -7,8 +7,8 @@ import { DEFAULT_TOKENIZER } from './tokenizer-location.js';
  * change only what a single machine needs (sizes, batch, steps, and a higher LR for from-scratch
  * training of small models).
  *
- * The fine stage trains on squares of model.imageSize (docs/decisions.md, "fine-stage image size"),
- * so its multi-scale sizes stay within it.
+ * The fine stage keeps each image's aspect: shorter side sampled from minSizes, longer side at
+ * most maxSize (reference §3.3); fiber-tiny and fiber-small scale the reference's range down.
  *
  * Plain objects (not RunConfig) because they are merged with user input before validation.
  */
@@ -66,12 +66,12 @@ const PRESETS: Record<PresetName, () => Plain> = {
   'fiber-base': () => preset('fiber-base', {
     coarseBatch: [4096, 8, 64], fineBatch: [64, 1, 64], coarseSteps: 100_000, fineSteps: 800_000,
     coarseLr: 1e-5, fineLr: 1e-4, fineWarmup: 2000, maxTextLen: 40, fineMaxTextLen: 256,
-    minSizes: [288, 320, 352, 384], maxSize: 384, everySteps: 2500,
+    minSizes: [480, 560, 640, 720, 800], maxSize: 1333, everySteps: 2500,
   }),
   'fiber-small': () => preset('fiber-small', {
     coarseBatch: [64, 8, 4], fineBatch: [16, 2, 4], coarseSteps: 5000, fineSteps: 5000,
     coarseLr: 1e-4, fineLr: 1e-4, fineWarmup: 200, maxTextLen: 40, fineMaxTextLen: 64,
-    minSizes: [96, 112, 128], maxSize: 128, everySteps: 500,
+    minSizes: [96, 112, 128], maxSize: 213, everySteps: 500,
   }),
   // Coarse LR 1e-4 (x5 for fusion and heads): at 5e-4 the from-scratch dual encoder collapses
   // within 8 steps (every image and caption feature the same, ITC pinned at ln(B) for good); at
@@ -79,7 +79,7 @@ const PRESETS: Record<PresetName, () => Plain> = {
   'fiber-tiny': () => preset('fiber-tiny', {
     coarseBatch: [16, 4, 2], fineBatch: [8, 2, 2], coarseSteps: 200, fineSteps: 200,
     coarseLr: 1e-4, fineLr: 5e-4, fineWarmup: 20, maxTextLen: 24, fineMaxTextLen: 32,
-    minSizes: [48, 56, 64], maxSize: 64, everySteps: 50,
+    minSizes: [48, 56, 64], maxSize: 107, everySteps: 50,
   }),
 };
 

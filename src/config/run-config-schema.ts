@@ -20,7 +20,7 @@ export const modelSchema = z.strictObject({
   imageEmbedDim: posInt().describe('Swin patch-embedding width C; stage i has C*2^i channels'),
   imageDepths: z.tuple([posInt(), posInt(), posInt(), posInt()]).describe('Swin blocks per stage'),
   imageHeads: z.tuple([posInt(), posInt(), posInt(), posInt()]).describe('Swin attention heads per stage'),
-  imageSize: posInt().multipleOf(32).describe('Square image side in pixels (window = imageSize/32): coarse images are resized to it (reference: 384, bicubic, no augmentation), fine images padded into it'),
+  imageSize: posInt().multipleOf(32).describe('Square image side in pixels of the coarse stage (reference: 384, bicubic, no augmentation); it sets the Swin window (imageSize/32) of both stages. Fine images keep their aspect (data.fine.minSizes, maxSize)'),
   mlpRatio: positive().describe('Swin MLP hidden width as a multiple of C'),
   textHidden: posInt().describe('RoBERTa hidden size'),
   textLayers: posInt().describe('RoBERTa layers'),
@@ -31,6 +31,8 @@ export const modelSchema = z.strictObject({
   numFusionLayers: z.number().int().min(2).describe('Fused layer pairs: the top k-2 Swin stage-3 blocks and both stage-4 blocks, with the top k text layers'),
   crossHidden: posInt().describe('Width of the ITC and fusion projections and poolers'),
   fpnChannels: posInt().describe('FPN and detection-head channels (fine stage)'),
+  fineTowerDepth: posInt().describe('DyConv layers in the fine head\'s DyHead tower (reference: 6)'),
+  fineAnchorStrides: positive().describe('Side of the fine head\'s anchors in strides of their FPN level (reference RPN.ANCHOR_SIZES / ANCHOR_STRIDE: 8, i.e. 64 px on P3 up to 1024 px on P7)'),
   dropout: z.number().min(0).lt(1).describe('Dropout on text hidden states and attention probabilities'),
   dropPath: z.number().min(0).lt(1).describe('Swin stochastic-depth rate'),
   recompute: z.enum(RECOMPUTE_MODES).describe('Activation recomputation: none keeps every activation for the backward pass; blocks keeps only each Swin block\'s and RoBERTa layer\'s inputs and recomputes its forward in the backward pass (same gradients to the bit, about a third more compute, a fraction of the memory)'),
@@ -49,8 +51,8 @@ export const coarseDataSchema = z.strictObject({
 export const fineDataSchema = z.strictObject({
   shards: shardsSchema,
   weights: weightsSchema,
-  minSizes: z.array(posInt()).min(1).describe('Shorter-side sizes sampled per image (multi-scale training)'),
-  maxSize: posInt().describe('Cap on the longer side in pixels'),
+  minSizes: z.array(posInt()).min(1).describe('Shorter-side sizes sampled per image (multi-scale training; reference 480-800); evaluation uses the largest'),
+  maxSize: posInt().describe('Cap on the longer side in pixels (reference 1333); batches pad to their largest image, rounded up to 32'),
   maxTextLen: posInt().describe('Tokens per query (reference: 256)'),
   flipProbability: fraction().describe('Horizontal flip probability; flips boxes and swaps left/right in the caption'),
 });

@@ -23,5 +23,5 @@ export interface DemoOptions {
 
 /** Sized so that both stages finish in a few minutes on 2 cores (BENCHMARKS.md, "fiber demo"). */
 export const DEMO_DEFAULTS = {
-  workers: 2, shards: 2, coarseSteps: 80, fineSteps: 60, out: './fiber-demo', seed: 0, trainImages: 512, evalImages: 64,
+  workers: 2, shards: 2, coarseSteps: 80, fineSteps: 90, out: './fiber-demo', seed: 0, trainImages: 512, evalImages: 64,
 } as const;

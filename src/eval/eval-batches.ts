@@ -3,13 +3,13 @@ import type { DataStageConfig } from '../data/pipeline/data-stage-config.js';
 import type { PreparedSample } from '../data/pipeline/prepare-sample.js';
 import type { TextTokenizer } from '../data/pipeline/text-tokenizer.js';
 import type { CoarseBatch } from '../model/batch.js';
-import { toModelBatch } from '../stage/model-batch.js';
 import type { EvalSkipReason } from './eval-result.js';
 import { groundingPhrases, type GroundingPhrase } from './grounding-phrases.js';
 
 /*
  * Model inputs for eval, built with the training collators so padding, placement and text rows
- * are the ones the model was trained on. B samples, S the model's imageSize, L the query length.
+ * are the ones the model was trained on. B samples, S the model's imageSize, H x W a fine batch's
+ * padded image size, L the query length.
  */
 
 /** Pairs i = (image i, its first caption): the dual encoder's inputs. */
@@ -18,13 +18,14 @@ export type RetrievalBatch = Pick<CoarseBatch, 'pixelValues' | 'inputIds' | 'att
 /** Images with their captions and the phrases to ground in each. */
 export interface GroundingBatch {
   readonly numSamples: number; // B
-  readonly imageSize: number; // S
+  readonly imageHeight: number; // H
+  readonly imageWidth: number; // W
   readonly textLength: number; // L
-  /** [B, 3, S, S]: each image at the top left of the square, as in fine training (toModelBatch). */
+  /** [B, 3, H, W]: each image at the top left, zero padded, as in fine training (collateFine). */
   readonly pixelValues: Float32Array;
   readonly inputIds: Int32Array; // [B, L]
   readonly attentionMask: Int32Array; // [B, L]
-  /** Per sample: the real image's extent inside the square (boxes are clipped to it) and its phrases. */
+  /** Per sample: the real image's extent inside the padded input (boxes are clipped to it) and its phrases. */
   readonly samples: ReadonlyArray<{ readonly key: string; readonly width: number; readonly height: number; readonly phrases: readonly GroundingPhrase[]; readonly imageId?: string }>;
 }
 
@@ -53,10 +54,9 @@ export function toGroundingBatch(samples: readonly EvalSample[], config: DataSta
   }
   if (kept.length === 0) return undefined;
   const data = collateFine(kept.map((k) => k.s), config, tokenizer, {});
-  const model = toModelBatch(data, config.imageSize);
   return {
-    numSamples: model.numSamples, imageSize: model.imageSize, textLength: model.textLength,
-    pixelValues: model.pixelValues, inputIds: model.inputIds, attentionMask: model.attentionMask,
+    numSamples: data.numSamples, imageHeight: data.imageHeight, imageWidth: data.imageWidth, textLength: data.textLength,
+    pixelValues: data.pixelValues, inputIds: data.inputIds, attentionMask: data.attentionMask,
     samples: kept.map(({ s, phrases }) => ({ key: s.key, width: s.image.width, height: s.image.height, phrases, ...(s.imageId !== undefined ? { imageId: s.imageId } : {}) })),
   };
 }

@@ -1,14 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { FiberError } from '../errors/index.js';
 import { encode } from '../model/fiber-encoder.js';
 import { fineHead } from '../model/fine-head.js';
-import { anchorPoints, type LevelGeometry } from '../model/fine-targets.js';
 import type { FiberModelConfig } from '../model/model-config.js';
 import { DropoutContext } from '../model/ops/nn.js';
 import type { ParamTensors } from '../model/params.js';
 import type { GroundingBatch } from './eval-batches.js';
 import type { EvalProgressFn } from './eval-result.js';
-import { decodeBoxes, groundPhrase, HIT_IOU, phraseAnchorScores } from './grounding-accuracy.js';
+import { clipBoxes, groundPhrase, HIT_IOU, phraseAnchorScores } from './grounding-accuracy.js';
 import { GROUNDING_KS } from './grounding-recall.js';
 
 /*
@@ -47,14 +45,12 @@ export async function evaluateGrounding(config: FiberModelConfig, params: ParamT
   const recall = GROUNDING_KS.map(() => 0), chanceRecall = GROUNDING_KS.map(() => 0);
   const images = new Set<string>();
   for await (const b of batches) {
-    if (b.imageSize !== config.imageSize) throw new FiberError('fiber.eval.input', 'usage', `images are ${b.imageSize} px, the model takes ${config.imageSize}`);
     const out = await fineOutputs(config, params, b);
-    const points = anchorPoints(out.levels); // [A, 2]
-    const a = points.length / 2, l = b.textLength;
+    const a = out.centerness.length / b.numSamples, l = b.textLength;
     b.samples.forEach((s, i) => {
       const probs = out.tokenProbs.subarray(i * a * l, (i + 1) * a * l); // [A, L]
       const ctr = out.centerness.subarray(i * a, (i + 1) * a); // [A]
-      const boxes = decodeBoxes(points, out.ltrb.subarray(i * a * 4, (i + 1) * a * 4), s.width, s.height); // [A, 4]
+      const boxes = clipBoxes(out.boxes.subarray(i * a * 4, (i + 1) * a * 4), s.width, s.height); // [A, 4]
       for (const phrase of s.phrases) {
         const r = groundPhrase(phraseAnchorScores(probs, ctr, l, phrase.tokens), boxes, phrase.boxes);
         hits += r.hit;
@@ -78,21 +74,19 @@ export async function evaluateGrounding(config: FiberModelConfig, params: ParamT
   };
 }
 
-/** The fine head on the fused backbone, as probabilities: tokenProbs [B, A, L], centerness [B, A], ltrb [B, A, 4]. */
-async function fineOutputs(config: FiberModelConfig, params: ParamTensors, b: GroundingBatch): Promise<{ tokenProbs: Float32Array; centerness: Float32Array; ltrb: Float32Array; levels: readonly LevelGeometry[] }> {
-  const nb = b.numSamples, s = b.imageSize, l = b.textLength;
-  let levels: readonly LevelGeometry[] = [];
-  const [probs, ctr, ltrb] = tf.tidy(() => {
+/** The fine head on the fused backbone, as probabilities: tokenProbs [B, A, L], centerness [B, A], boxes [B, A, 4]. */
+async function fineOutputs(config: FiberModelConfig, params: ParamTensors, b: GroundingBatch): Promise<{ tokenProbs: Float32Array; centerness: Float32Array; boxes: Float32Array }> {
+  const nb = b.numSamples, l = b.textLength;
+  const [probs, ctr, boxes] = tf.tidy(() => {
     const mask = tf.tensor2d(b.attentionMask, [nb, l], 'int32');
-    const enc = encode(config, params, { pixelValues: tf.tensor4d(b.pixelValues, [nb, 3, s, s]), inputIds: tf.tensor2d(b.inputIds, [nb, l], 'int32'), attentionMask: mask }, 'fusion', new DropoutContext(false, 0));
+    const enc = encode(config, params, { pixelValues: tf.tensor4d(b.pixelValues, [nb, 3, b.imageHeight, b.imageWidth]), inputIds: tf.tensor2d(b.inputIds, [nb, l], 'int32'), attentionMask: mask, imageWindows: 'pad' }, 'fusion', new DropoutContext(false, 0));
     const head = fineHead(config, params, enc.stageMaps!, enc.textTokens!, mask);
-    levels = head.levels;
-    return [tf.sigmoid(head.tokenLogits), tf.sigmoid(head.centerness), head.ltrb];
+    return [tf.sigmoid(head.tokenLogits), tf.sigmoid(head.centerness), head.boxes];
   });
   try {
-    const [tokenProbs, centerness, box] = await Promise.all([probs.data(), ctr.data(), ltrb.data()]);
-    return { tokenProbs: tokenProbs as Float32Array, centerness: centerness as Float32Array, ltrb: box as Float32Array, levels };
+    const [tokenProbs, centerness, box] = await Promise.all([probs.data(), ctr.data(), boxes.data()]);
+    return { tokenProbs: tokenProbs as Float32Array, centerness: centerness as Float32Array, boxes: box as Float32Array };
   } finally {
-    tf.dispose([probs, ctr, ltrb]);
+    tf.dispose([probs, ctr, boxes]);
   }
 }

@@ -4,7 +4,7 @@ import { chanceRecallAtK, GROUNDING_KS, recallAtK } from './grounding-recall.js'
 /*
  * Phrase grounding as pure functions of the fine head's outputs for one image (no tensors).
  * A anchor points over all FPN levels, L query tokens. The head gives, per anchor, token
- * probabilities sigmoid(S) [A, L], a centerness probability [A] and (l, t, r, b) distances [A, 4].
+ * probabilities sigmoid(S) [A, L], a centerness probability [A] and a decoded box [A, 4].
  */
 
 /** IoU a predicted box needs with a ground-truth box of the phrase (Flickr30k Entities, RefCOCO acc@0.5). */
@@ -30,22 +30,19 @@ export function phraseAnchorScores(tokenProbs: ArrayLike<number>, centerness: Ar
 }
 
 /**
- * The box each anchor predicts: point (x, y) and distances (l, t, r, b) give
- * (x - l, y - t, x + r, y + b), clipped to the real image (width x height at the top left of the
- * padded input), as maskrcnn-benchmark's clip_to_image does before boxes are scored.
- * points [A, 2], ltrb [A, 4] -> [A, 4].
+ * The boxes the anchors predict (x1, y1, x2, y2), clipped to the real image (width x height at
+ * the top left of the padded input), as maskrcnn-benchmark's clip_to_image does before boxes are
+ * scored. boxes [A, 4] -> [A, 4].
  */
-export function decodeBoxes(points: ArrayLike<number>, ltrb: ArrayLike<number>, width: number, height: number): Float32Array {
-  const a = points.length / 2;
-  if (ltrb.length !== a * 4) throw new RangeError(`ltrb has ${ltrb.length} values, expected ${a} x 4`);
-  const out = new Float32Array(a * 4);
+export function clipBoxes(boxes: ArrayLike<number>, width: number, height: number): Float32Array {
+  if (boxes.length % 4 !== 0) throw new RangeError(`boxes has ${boxes.length} values, not a multiple of 4`);
+  const out = new Float32Array(boxes.length);
   const clip = (v: number, hi: number) => Math.min(hi, Math.max(0, v));
-  for (let p = 0; p < a; p++) {
-    const x = points[2 * p]!, y = points[2 * p + 1]!;
-    out[4 * p] = clip(x - ltrb[4 * p]!, width);
-    out[4 * p + 1] = clip(y - ltrb[4 * p + 1]!, height);
-    out[4 * p + 2] = clip(x + ltrb[4 * p + 2]!, width);
-    out[4 * p + 3] = clip(y + ltrb[4 * p + 3]!, height);
+  for (let i = 0; i < boxes.length; i += 4) {
+    out[i] = clip(boxes[i]!, width);
+    out[i + 1] = clip(boxes[i + 1]!, height);
+    out[i + 2] = clip(boxes[i + 2]!, width);
+    out[i + 3] = clip(boxes[i + 3]!, height);
   }
   return out;
 }
@@ -69,7 +66,7 @@ export interface PhraseOutcome {
 }
 
 /**
- * Grounds one phrase: scores [A] (phraseAnchorScores), boxes [A, 4] (decodeBoxes), truth the
+ * Grounds one phrase: scores [A] (phraseAnchorScores), boxes [A, 4] (clipBoxes), truth the
  * phrase's ground-truth boxes. Non-finite scores never win.
  */
 export function groundPhrase(scores: ArrayLike<number>, boxes: ArrayLike<number>, truth: readonly Box[], threshold = HIT_IOU): PhraseOutcome {

@@ -4,7 +4,8 @@
  * All arrays are dense, row-major, in the shape given in brackets.
  *
  *   B  samples in this micro-batch
- *   S  image side in pixels: must equal the model config's `imageSize`
+ *   S  coarse image side in pixels: must equal the model config's `imageSize`
+ *   H, W  fine image height and width in pixels: any multiples of 32 (each image top-left, zero padded)
  *   L  text length (padded; every row of a batch has the same L; L <= maxPositions - 2)
  *   M  maximum boxes per image in a fine batch (pad with boxMask = 0)
  */
@@ -38,10 +39,10 @@ export interface CoarseBatch {
  * There is no MLM in the fine stage, so no mlm fields.
  */
 export interface FineBatch {
-  readonly pixelValues: Float32Array; // [B, 3, S, S]
+  readonly pixelValues: Float32Array; // [B, 3, H, W]
   readonly inputIds: Int32Array; // [B, L] the caption or ". "-joined class names
   readonly attentionMask: Int32Array; // [B, L]
-  /** [B, M, 4] float32 boxes as (x1, y1, x2, y2) in pixels of the S x S input. */
+  /** [B, M, 4] float32 boxes as (x1, y1, x2, y2) in pixels of the H x W input. */
   readonly boxes: Float32Array;
   /** [B, M] int32: 1 for a real box, 0 for padding. */
   readonly boxMask: Int32Array;
@@ -51,7 +52,8 @@ export interface FineBatch {
    */
   readonly positiveMap: Float32Array;
   readonly numSamples: number; // B
-  readonly imageSize: number; // S
+  readonly imageHeight: number; // H
+  readonly imageWidth: number; // W
   readonly textLength: number; // L
   readonly maxBoxes: number; // M
 }
@@ -63,23 +65,28 @@ export function isFineBatch(batch: ModelBatch): batch is FineBatch {
 }
 
 /**
- * Checks every array length against the declared B, S, L (and M), and that L fits RoBERTa's
+ * Checks every array length against the declared B, S (or H, W), L (and M), and that L fits RoBERTa's
  * learned positions. Returns one message per problem, naming the field (empty when well formed).
  */
 export function batchShapeProblems(batch: ModelBatch, maxPositions: number): string[] {
-  const b = batch.numSamples, s = batch.imageSize, l = batch.textLength;
+  const b = batch.numSamples, l = batch.textLength;
+  const problems: string[] = [];
+  const plane = isFineBatch(batch) ? batch.imageHeight * batch.imageWidth : batch.imageSize ** 2;
   const want: Array<[string, ArrayLike<number>, number]> = [
-    ['pixelValues', batch.pixelValues, b * 3 * s * s],
+    ['pixelValues', batch.pixelValues, b * 3 * plane],
     ['inputIds', batch.inputIds, b * l],
     ['attentionMask', batch.attentionMask, b * l],
   ];
   if (isFineBatch(batch)) {
     const m = batch.maxBoxes;
+    for (const [name, v] of [['imageHeight', batch.imageHeight], ['imageWidth', batch.imageWidth]] as const) {
+      if (!(v > 0 && v % 32 === 0)) problems.push(`${name} ${v} must be a positive multiple of 32 (four 2x reductions after the 4x patch embedding)`);
+    }
     want.push(['boxes', batch.boxes, b * m * 4], ['boxMask', batch.boxMask, b * m], ['positiveMap', batch.positiveMap, b * m * l]);
   } else {
     want.push(['mlmInputIds', batch.mlmInputIds, b * l], ['mlmLabels', batch.mlmLabels, b * l]);
   }
-  const problems = want.filter(([, arr, n]) => arr.length !== n).map(([name, arr, n]) => `${name} has ${arr.length} values, expected ${n}`);
+  for (const [name, arr, n] of want) if (arr.length !== n) problems.push(`${name} has ${arr.length} values, expected ${n}`);
   if (b < 1) problems.push(`numSamples must be >= 1, got ${b}`);
   // RoBERTa positions start after the padding offset: ids 2..L+1 must exist.
   if (l + 2 > maxPositions) problems.push(`textLength ${l} exceeds ${maxPositions - 2} (learned positions incl. RoBERTa's padding offset of 2)`);

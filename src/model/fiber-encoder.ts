@@ -5,7 +5,7 @@ import type { DropoutContext } from './ops/nn.js';
 import { IMAGE_PREFIX, TEXT_PREFIX } from './param-spec.js';
 import { scope, type ParamTensors } from './params.js';
 import { robertaEmbeddings, robertaLayer, textMaskBias, type RobertaContext } from './roberta.js';
-import { patchEmbed, patchMerging, swinBlock, swinFinalNorm, type SwinContext } from './swin.js';
+import { patchEmbed, patchMerging, swinBlock, swinFinalNorm, type SwinContext, type SwinWindows } from './swin.js';
 
 /*
  * The FIBER backbone in its three modes (reference §1.2, §1.4). Letters: B batch, L text length,
@@ -16,7 +16,9 @@ import { patchEmbed, patchMerging, swinBlock, swinFinalNorm, type SwinContext } 
 export type EncoderMode = 'image' | 'text' | 'fusion';
 
 export interface EncoderInputs {
-  readonly pixelValues?: tf.Tensor; // [B, 3, S, S] float32
+  readonly pixelValues?: tf.Tensor; // [B, 3, S, S] float32 (fine stage: [B, 3, H, W])
+  /** How Swin windows its maps (swin.ts): 'fit' (default, the coarse stage) or 'pad' (the fine stage, any H x W). */
+  readonly imageWindows?: SwinWindows;
   readonly inputIds?: tf.Tensor; // [B, L] int32
   readonly attentionMask?: tf.Tensor; // [B, L] int32, 1 = token, 0 = pad
   /** Optional pre-gathered word embeddings [B, L, T] for inputIds (see robertaEmbeddings). */
@@ -47,14 +49,14 @@ export interface ImagePrefix {
   readonly stageMaps: readonly tf.Tensor[];
 }
 
-function contexts(config: FiberModelConfig, params: ParamTensors, drop: DropoutContext): { layout: ModelLayout; sw: SwinContext; rb: RobertaContext } {
+function contexts(config: FiberModelConfig, params: ParamTensors, drop: DropoutContext, windows: SwinWindows = 'fit'): { layout: ModelLayout; sw: SwinContext; rb: RobertaContext } {
   const layout = modelLayout(config);
-  return { layout, sw: { config, layout, p: scope(params, IMAGE_PREFIX), drop }, rb: { config, p: scope(params, TEXT_PREFIX), drop } };
+  return { layout, sw: { config, layout, windows, p: scope(params, IMAGE_PREFIX), drop }, rb: { config, p: scope(params, TEXT_PREFIX), drop } };
 }
 
-/** Patch embedding, stages 1-2 and the unfused stage-3 blocks: pixels [B, 3, S, S] -> ImagePrefix. */
-export function encodeImagePrefix(config: FiberModelConfig, params: ParamTensors, pixels: tf.Tensor, drop: DropoutContext): ImagePrefix {
-  const { layout, sw } = contexts(config, params, drop);
+/** Patch embedding, stages 1-2 and the unfused stage-3 blocks: pixels [B, 3, S, S] (or [B, 3, H, W] with 'pad') -> ImagePrefix. */
+export function encodeImagePrefix(config: FiberModelConfig, params: ParamTensors, pixels: tf.Tensor, drop: DropoutContext, windows: SwinWindows = 'fit'): ImagePrefix {
+  const { layout, sw } = contexts(config, params, drop, windows);
   const stageMaps: tf.Tensor[] = [];
   let img = patchEmbed(sw, pixels);
   for (let s = 0; s < 2; s++) {
@@ -88,7 +90,7 @@ export function encodeTextPrefix(config: FiberModelConfig, params: ParamTensors,
  * of §1.4; docs/model.md "Deviations").
  */
 export function encode(config: FiberModelConfig, params: ParamTensors, inputs: EncoderInputs, mode: EncoderMode, drop: DropoutContext): EncoderOutputs {
-  const { layout, sw, rb } = contexts(config, params, drop);
+  const { layout, sw, rb } = contexts(config, params, drop, inputs.imageWindows);
   const hasFinalNorm = params.has(`${IMAGE_PREFIX}norm.weight`);
   const finish = (img: tf.Tensor) => {
     const [b, h, w, c] = img.shape as [number, number, number, number];
@@ -99,7 +101,7 @@ export function encode(config: FiberModelConfig, params: ParamTensors, inputs: E
     if (t === undefined) throw new Error(`encode(${mode}) needs ${what}`);
     return t;
   };
-  const imagePrefix = () => inputs.imagePrefix ?? encodeImagePrefix(config, params, need(inputs.pixelValues, 'pixelValues'), drop);
+  const imagePrefix = () => inputs.imagePrefix ?? encodeImagePrefix(config, params, need(inputs.pixelValues, 'pixelValues'), drop, inputs.imageWindows);
   const textPrefix = () => inputs.textPrefix ?? encodeTextPrefix(config, params, need(inputs.inputIds, 'inputIds'), need(inputs.attentionMask, 'attentionMask'), drop, inputs.wordEmbeds);
   const maskBias = () => textMaskBias(need(inputs.attentionMask, 'attentionMask'));
 

@@ -26,6 +26,11 @@ function initOne(spec: ParamSpec, seed: number): Float32Array {
     return data;
   }
   const rng = new SeededRng(deriveSeed(seed, spec.name));
+  if (spec.init.kind === 'uniform') {
+    const bound = spec.init.bound;
+    for (let i = 0; i < data.length; i++) data[i] = (2 * rng.next() - 1) * bound;
+    return data;
+  }
   const std = spec.init.std;
   for (let i = 0; i < data.length; i++) {
     let z = rng.normal();

@@ -28,7 +28,7 @@ export async function lossAndGrads(model: FiberModel, batch: ModelBatch, rngSeed
   if (isFineBatch(batch) !== (model.stage === 'fine')) {
     throw new FiberError('fiber.model.batch', 'usage', `a ${isFineBatch(batch) ? 'fine' : 'coarse'} batch was given to a ${model.stage} model`);
   }
-  if (batch.imageSize !== model.config.imageSize) {
+  if (!isFineBatch(batch) && batch.imageSize !== model.config.imageSize) {
     throw new FiberError('fiber.model.batch', 'usage', `batch imageSize ${batch.imageSize} differs from the model's ${model.config.imageSize}`);
   }
   const problems = batchShapeProblems(batch, model.config.maxPositions);

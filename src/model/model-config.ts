@@ -44,8 +44,14 @@ export interface FiberModelConfig {
    * gradients. fiber-base: blocks; smaller presets: none. @defaultValue 'none'
    */
   readonly recompute?: RecomputeMode;
-  /** Conv + GroupNorm + ReLU layers in the fine head's shared tower (the reference's DyHead has 6). @defaultValue 2 */
+  /** DyConv layers in the fine head's DyHead tower (reference DYHEAD.NUM_CONVS). fiber-base: 6, small 4, tiny 2. @defaultValue 6 */
   readonly fineTowerDepth?: number;
+  /**
+   * Side of the fine head's anchors in strides of their level (reference RPN.ANCHOR_SIZES /
+   * ANCHOR_STRIDE: 64/8 = 8, i.e. 64-1024 px on P3-P7). fiber-base: 8; small 4; tiny 3, so that
+   * anchors fit the 128 / 64 px images and their objects. @defaultValue 8
+   */
+  readonly fineAnchorStrides?: number;
 }
 
 export const MODEL_PRESET_NAMES = ['fiber-tiny', 'fiber-small', 'fiber-base'] as const;
@@ -55,7 +61,7 @@ export type ModelPresetName = (typeof MODEL_PRESET_NAMES)[number];
 const fiberBase: FiberModelConfig = {
   imageEmbedDim: 128, imageDepths: [2, 2, 18, 2], imageHeads: [4, 8, 16, 32], imageSize: 384, mlpRatio: 4,
   textHidden: 768, textLayers: 12, textHeads: 12, textIntermediate: 3072, vocabSize: 50265, maxPositions: 514,
-  numFusionLayers: 6, crossHidden: 768, fpnChannels: 256, dropout: 0.1, dropPath: 0.1, recompute: 'blocks',
+  numFusionLayers: 6, crossHidden: 768, fpnChannels: 256, dropout: 0.1, dropPath: 0.1, recompute: 'blocks', fineTowerDepth: 6, fineAnchorStrides: 8,
 };
 
 /** Same topology at a fraction of the width, for single-machine experiments. */
@@ -63,7 +69,7 @@ const fiberSmall: FiberModelConfig = {
   ...fiberBase,
   imageEmbedDim: 64, imageDepths: [2, 2, 6, 2], imageHeads: [2, 4, 8, 16], imageSize: 128,
   textHidden: 256, textLayers: 6, textHeads: 4, textIntermediate: 1024, numFusionLayers: 4, crossHidden: 256, fpnChannels: 64,
-  recompute: 'none',
+  recompute: 'none', fineTowerDepth: 4, fineAnchorStrides: 4,
 };
 
 /** CPU tests and the demo: a training step in about a second on 2 cores. */
@@ -71,7 +77,7 @@ const fiberTiny: FiberModelConfig = {
   ...fiberBase,
   imageEmbedDim: 32, imageDepths: [1, 1, 4, 2], imageHeads: [1, 2, 4, 8], imageSize: 64,
   textHidden: 64, textLayers: 4, textHeads: 2, textIntermediate: 256, numFusionLayers: 4, crossHidden: 64, fpnChannels: 32,
-  dropout: 0, dropPath: 0, recompute: 'none',
+  dropout: 0, dropPath: 0, recompute: 'none', fineTowerDepth: 2, fineAnchorStrides: 3,
 };
 
 export const MODEL_PRESETS: Readonly<Record<ModelPresetName, FiberModelConfig>> = {

@@ -10,8 +10,11 @@ export type ParamGroup = 'backbone' | 'fusion' | 'head';
 /** Component for `fiber model info` counts. */
 export type ParamComponent = 'image_backbone' | 'text_backbone' | 'image_fusion' | 'text_fusion' | 'coarse_heads' | 'fine_head';
 
-/** How initParams fills a tensor. `normal` is a normal with the given std truncated at 2 std. */
-export type ParamInit = { kind: 'normal'; std: number } | { kind: 'const'; value: number };
+/**
+ * How initParams fills a tensor. `normal` is a normal with the given std truncated at 2 std;
+ * `uniform` is U(-bound, bound) (PyTorch's default Linear/Conv2d init and DCN's reset_parameters).
+ */
+export type ParamInit = { kind: 'normal'; std: number } | { kind: 'const'; value: number } | { kind: 'uniform'; bound: number };
 
 /** One named parameter. Names follow the reference so checkpoints map by name (docs/model.md). */
 export interface ParamSpec {
@@ -79,9 +82,9 @@ class SpecBuilder {
     this.add(`${name}.weight`, [dim], ONE, { ...opts, noDecay: true });
     this.add(`${name}.bias`, [dim], ZERO, { ...opts, noDecay: true });
   }
-  conv(name: string, out: number, inp: number, k: number, init: ParamInit = N01): void {
-    this.add(`${name}.weight`, [out, inp, k, k], init);
-    this.add(`${name}.bias`, [out], ZERO, { noDecay: true });
+  conv(name: string, out: number, inp: number, k: number, init: ParamInit = N01, biasInit: ParamInit = ZERO, opts: { trainable?: boolean } = {}): void {
+    this.add(`${name}.weight`, [out, inp, k, k], init, opts);
+    this.add(`${name}.bias`, [out], biasInit, { ...opts, noDecay: true });
   }
 }
 
@@ -196,14 +199,28 @@ function coarseHeadSpecs(config: FiberModelConfig): ParamSpec[] {
   return b.specs;
 }
 
-/** Number of conv+GroupNorm+ReLU layers in the shared fine-head tower. */
+/** DyConv layers in the fine head's DyHead tower (the reference's DYHEAD.NUM_CONVS: 6). */
 export function fineTowerDepth(config: FiberModelConfig): number {
-  return config.fineTowerDepth ?? 2;
+  return config.fineTowerDepth ?? 6;
 }
 
 /** FPN levels P3-P7 on stage 2/3/4 outputs (strides 8/16/32) plus two stride-2 convs (64, 128). */
 export const FPN_LEVELS = 5;
 
+/** Classes of the reference's (frozen, loss x 0) cls_logits conv: DYHEAD.NUM_CLASSES - 1 = 80. */
+export const FINE_CLS_LOGITS = 80;
+
+/** PyTorch's default init bound for a Linear/Conv2d with this fan-in (kaiming_uniform a=sqrt(5)): 1/sqrt(fanIn). */
+function torchDefault(fanIn: number): ParamInit {
+  return { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) };
+}
+
+/**
+ * FPN + VLDyHead (vldyhead.py) with FIBER's pretrain flags: USE_GN, USE_DYRELU, USE_DFCONV,
+ * USE_DYFUSE, no early fusion, USE_DOT_PRODUCT_TOKEN_LOSS. Inits as the reference: DyConv convs
+ * keep DCN's reset_parameters (U(+-1/sqrt(9C)), bias 0: init_weights only touches nn.Conv2d),
+ * AttnConv normal(0.01), offset conv and DyReLU's Linears PyTorch's default, head convs normal(0.01).
+ */
 function fineHeadSpecs(config: FiberModelConfig): ParamSpec[] {
   const layout = modelLayout(config);
   const f = config.fpnChannels;
@@ -215,12 +232,25 @@ function fineHeadSpecs(config: FiberModelConfig): ParamSpec[] {
   }
   b.conv('fpn.top_blocks.p6', f, f, 3);
   b.conv('fpn.top_blocks.p7', f, f, 3);
+  const fanIn3x3 = 9 * f;
   for (let t = 0; t < fineTowerDepth(config); t++) {
-    b.conv(`head.tower.${t}.conv`, f, f, 3);
-    b.norm(`head.tower.${t}.gn`, f);
+    const p = `head.dyhead_tower.${t}.`;
+    for (let k = 0; k < 3; k++) {
+      b.conv(`${p}DyConv.${k}.conv`, f, f, 3, { kind: 'uniform', bound: 1 / Math.sqrt(fanIn3x3) });
+      b.norm(`${p}DyConv.${k}.bn`, f);
+    }
+    b.conv(`${p}AttnConv.1`, 1, f, 1);
+    b.linear(`${p}relu.fc.0`, f / 4, f, true, torchDefault(f));
+    // PyTorch's Linear draws its bias from the same bound as its weight.
+    b.specs[b.specs.length - 1] = { ...b.specs[b.specs.length - 1]!, init: torchDefault(f) };
+    b.linear(`${p}relu.fc.2`, 4 * f, f / 4, true, torchDefault(f / 4));
+    b.specs[b.specs.length - 1] = { ...b.specs[b.specs.length - 1]!, init: torchDefault(f / 4) };
+    b.conv(`${p}offset`, 27, f, 3, torchDefault(fanIn3x3), torchDefault(fanIn3x3));
   }
-  b.conv('head.bbox_pred', 4, f, 3);
-  b.conv('head.centerness', 1, f, 3);
+  // Present in the reference with its loss multiplied by 0: kept for checkpoint names only.
+  b.conv('head.cls_logits', FINE_CLS_LOGITS, f, 1, N01, { kind: 'const', value: FINE_BIAS0_INIT }, { trainable: false });
+  b.conv('head.bbox_pred', 4, f, 1);
+  b.conv('head.centerness', 1, f, 1);
   for (let l = 0; l < FPN_LEVELS; l++) b.add(`head.scales.${l}.scale`, [1], { kind: 'const', value: 1 }, { noDecay: true });
   b.linear('head.dot_product_projection_text', f, config.textHidden);
   b.add('head.log_scale', [1], ZERO, { noDecay: true });

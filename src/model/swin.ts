@@ -17,9 +17,21 @@ import { relativePositionIndex, roll2d, shiftedWindowMask, windowPartition, wind
 
 const LN_EPS = 1e-5;
 
+/**
+ * How a block windows its token map.
+ *   fit: timm's classification Swin (the coarse stage, square inputs): a map no larger than the
+ *        window is one unshifted window; maps are multiples of the window.
+ *   pad: the detection Swin of the reference's fine stage (fusion_swin_transformer_v2.py): the
+ *        window stays fixed, the map is zero-padded on the bottom and right to a multiple of it
+ *        after norm1 (and cropped after the attention), and odd blocks always shift, with the
+ *        shifted-window mask over the padded map. Any H x W.
+ */
+export type SwinWindows = 'fit' | 'pad';
+
 export interface SwinContext {
   readonly config: FiberModelConfig;
   readonly layout: ModelLayout;
+  readonly windows: SwinWindows;
   readonly p: (name: string) => tf.Tensor;
   readonly drop: DropoutContext;
 }
@@ -93,13 +105,16 @@ function swinBlockBody(ctx: SwinContext, x: tf.Tensor, stage: number, block: num
   const pre = `layers.${stage}.blocks.${block}.`;
   const p = (n: string) => ctx.p(pre + n);
   const heads = ctx.config.imageHeads[stage]!;
-  // timm: a map no larger than the window is one unshifted window.
-  const win = Math.min(ctx.layout.window, h, w);
-  const shift = block % 2 === 1 && Math.min(h, w) > ctx.layout.window ? Math.floor(win / 2) : 0;
+  const pad = ctx.windows === 'pad';
+  // timm ('fit'): a map no larger than the window is one unshifted window.
+  const win = pad ? ctx.layout.window : Math.min(ctx.layout.window, h, w);
+  const shift = block % 2 === 1 && (pad || Math.min(h, w) > ctx.layout.window) ? Math.floor(win / 2) : 0;
+  const hp = Math.ceil(h / win) * win, wp = Math.ceil(w / win) * win; // padded grid
   const n = win * win;
-  const nW = (h / win) * (w / win);
+  const nW = (hp / win) * (wp / win);
 
   let hx = layerNorm(x, p('norm1.weight'), p('norm1.bias'), LN_EPS);
+  if (hp !== h || wp !== w) hx = tf.pad(hx, [[0, 0], [0, hp - h], [0, wp - w], [0, 0]]);
   if (shift) hx = roll2d(hx, -shift);
   const windows = windowPartition(hx, win); // [B*nW, N, C]
   const qkv = linear(windows, p('attn.qkv.weight'), p('attn.qkv.bias')); // [B*nW, N, 3C]
@@ -108,14 +123,15 @@ function swinBlockBody(ctx: SwinContext, x: tf.Tensor, stage: number, block: num
   const index = tf.tensor1d(relativePositionIndex(win), 'int32');
   let bias = tf.transpose(gatherRows(table, index).reshape([n, n, heads]), [2, 0, 1]).expandDims(0); // [1, heads, N, N]
   if (shift) {
-    const mask = tf.tensor(shiftedWindowMask(h, w, win, shift), [1, nW, 1, n, n]);
+    const mask = tf.tensor(shiftedWindowMask(hp, wp, win, shift), [1, nW, 1, n, n]);
     const tiled = tf.tile(mask, [b, 1, 1, 1, 1]).reshape([b * nW, 1, n, n]);
     bias = tf.add(bias, tiled); // [B*nW, heads, N, N]
   }
   const attn = attention(q, k, v, heads, bias, 0, ctx.drop); // [B*nW, N, C]
   let s = linear(attn, p('attn.proj.weight'), p('attn.proj.bias'));
-  s = windowReverse(s, win, h, w);
-  if (shift) s = roll2d(s, shift); // [B, H, W, C]
+  s = windowReverse(s, win, hp, wp);
+  if (shift) s = roll2d(s, shift); // [B, Hp, Wp, C]
+  if (hp !== h || wp !== w) s = tf.slice(s, [0, 0, 0, 0], [b, h, w, c]); // [B, H, W, C]
 
   if (text) {
     const flat = s.reshape([b, h * w, c]);

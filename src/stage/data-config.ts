@@ -11,12 +11,12 @@ export type DataUse = 'train' | 'eval';
  * minus the randomness. Both take the image side from model.imageSize and the tokenizer from
  * data.tokenizer.
  *  - train: the stage's shards (with their weights); coarse MLM at data.coarse.mlmProbability;
- *    fine multi-scale with flips, every batch padded to the model's S x S square.
+ *    fine multi-scale (shorter side from data.fine.minSizes, longer at most data.fine.maxSize,
+ *    aspect kept) with flips, each batch padded to its largest image rounded up to 32.
  *  - eval: no datasets (the caller reads the held-out shards itself); coarse without MLM
  *    corruption; fine at one scale, the largest training short side (the reference tests at the
- *    top of its multi-scale range, MIN_SIZE_TEST 800), no flip, padded top-left into the square
- *    as in training (docs/decisions.md, "Fine stage: image size"). Boxes and predictions are both
- *    in that square's pixels.
+ *    top of its multi-scale range, MIN_SIZE_TEST 800), no flip, padded as in training. Boxes and
+ *    predictions are both in the resized image's pixels.
  */
 export function stageDataConfig(config: RunConfig, stage: StageName, use: DataUse): DataStageConfig {
   const d = config.data[stage];
@@ -28,9 +28,8 @@ export function stageDataConfig(config: RunConfig, stage: StageName, use: DataUs
     return dataStageConfig('coarse', datasets, { imageSize: S, maxTextLen: c.maxTextLen, tokenizer, mlm: use === 'eval' ? null : { ...DEFAULT_MLM, probability: c.mlmProbability } });
   }
   const f = config.data.fine;
-  const padTo = { height: S, width: S };
   const fine = use === 'eval'
-    ? { ...DEFAULT_FINE_TRANSFORM, minSizes: [Math.max(...f.minSizes)], maxSize: f.maxSize, flipProbability: 0, padTo }
-    : { ...DEFAULT_FINE_TRANSFORM, minSizes: [...f.minSizes], maxSize: f.maxSize, flipProbability: f.flipProbability, padTo };
+    ? { ...DEFAULT_FINE_TRANSFORM, minSizes: [Math.max(...f.minSizes)], maxSize: f.maxSize, flipProbability: 0 }
+    : { ...DEFAULT_FINE_TRANSFORM, minSizes: [...f.minSizes], maxSize: f.maxSize, flipProbability: f.flipProbability };
   return dataStageConfig('fine', datasets, { imageSize: S, maxTextLen: f.maxTextLen, tokenizer, fine });
 }

@@ -98,7 +98,7 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
       continue;
     }
     const n = batch.numSamples;
-    const out = await lossAndGrads(s.model, toModelBatch(batch, s.config.model.imageSize), hashInts(s.config.seed, msg.step, msg.task, index));
+    const out = await lossAndGrads(s.model, toModelBatch(batch), hashInts(s.config.seed, msg.step, msg.task, index));
     s.model.specs.forEach((spec, i) => {
       const g = out.grads.get(spec.name);
       if (!g) return;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Box } from '../../src/eval/box-iou.js';
-import { decodeBoxes, groundPhrase, phraseAnchorScores } from '../../src/eval/grounding-accuracy.js';
+import { clipBoxes, groundPhrase, phraseAnchorScores } from '../../src/eval/grounding-accuracy.js';
 import { groundingPhrases } from '../../src/eval/grounding-phrases.js';
 
 describe('grounding maths', () => {
@@ -13,9 +13,9 @@ describe('grounding maths', () => {
     assert.throws(() => phraseAnchorScores(probs, [0.5, 1], 3, []), RangeError);
   });
 
-  it('decodes (l, t, r, b) around the anchor point and clips to the real image', () => {
-    const boxes = decodeBoxes([4, 4, 20, 4], [2, 3, 10, 1, /* second */ 1, 1, 1, 1], 8, 6);
-    assert.deepEqual([...boxes], [2, 1, 8, 5, /* x 19..21 clipped to width 8 */ 8, 3, 8, 5]);
+  it('clips predicted boxes to the real image', () => {
+    const boxes = clipBoxes([2, -1, 8, 5, /* second */ 19, 3, 21, 7], 8, 6);
+    assert.deepEqual([...boxes], [2, 0, 8, 5, /* x 19..21 clipped to width 8, y2 to 6 */ 8, 3, 8, 6]);
   });
 
   // Three anchors: exactly the truth, a half-overlapping box (IoU 1/3), a far one.
@@ -72,8 +72,9 @@ describe('grounding maths', () => {
 });
 
 describe('grounding against the training targets', () => {
-  it('a head that outputs exactly its FCOS training targets grounds every phrase (IoU 1)', async () => {
-    const { assignFcosTargets, anchorPoints } = await import('../../src/model/fine-targets.js');
+  it('a head that outputs exactly its ATSS training targets grounds every phrase (IoU 1)', async () => {
+    const { assignAtss } = await import('../../src/model/fine-targets.js');
+    const { anchorBoxes } = await import('../../src/model/fine-anchors.js');
     // fiber-tiny's fine head at 64 px: P3..P7 at strides 8..128.
     const s = 64;
     const levels = [{ stride: 8, height: 8, width: 8 }, { stride: 16, height: 4, width: 4 }, { stride: 32, height: 2, width: 2 }, { stride: 64, height: 1, width: 1 }, { stride: 128, height: 1, width: 1 }];
@@ -81,12 +82,12 @@ describe('grounding against the training targets', () => {
     // Caption tokens: 1-2 name box 0, 3 names box 1, 4-5 name box 2 (L = 7 incl. <s> and </s>).
     const tokensOf = [[1, 2], [3], [4, 5]];
     const l = 7;
-    const t = assignFcosTargets(levels, Float32Array.from(boxes.flat()), Int32Array.from([1, 1, 1]));
-    const points = anchorPoints(levels);
-    const a = points.length / 2;
+    const t = assignAtss(levels, Float32Array.from(boxes.flat()), Int32Array.from([1, 1, 1]));
+    const a = anchorBoxes(levels).length / 4;
     const probs = new Float32Array(a * l);
     for (let p = 0; p < a; p++) if (t.assigned[p]! >= 0) for (const k of tokensOf[t.assigned[p]!]!) probs[p * l + k] = 1;
-    const predicted = decodeBoxes(points, t.ltrb, s, s);
+    // Positives predict their box exactly; negatives a box far away.
+    const predicted = clipBoxes(Float32Array.from({ length: a * 4 }, (_, i) => (t.assigned[i >> 2]! >= 0 ? boxes[t.assigned[i >> 2]!]![i % 4]! : 100)), s, s);
     boxes.forEach((box, m) => {
       const r = groundPhrase(phraseAnchorScores(probs, t.centerness, l, tokensOf[m]!), predicted, [box]);
       assert.equal(r.hit, 1, `box ${m}`);

@@ -56,7 +56,7 @@ export async function trainLocally(config: RunConfig, stage: StageName, store: O
         for await (const b of loader.microBatches(step, task, batch.microBatch)) {
           const index = micro++;
           if (b.numSamples === 0) continue;
-          const out = await lossAndGrads(model, toModelBatch(b, config.model.imageSize), hashInts(config.seed, step, task, index));
+          const out = await lossAndGrads(model, toModelBatch(b), hashInts(config.seed, step, task, index));
           specs.forEach((s, i) => {
             const g = out.grads.get(s.name);
             if (!g) return;

@@ -42,9 +42,12 @@ function maskBatch(inputIds: Int32Array, attentionMask: Int32Array, seed: number
 /**
  * A fine batch with one or two boxes per image, each grounded to tokens 1..2 or 3..4. With
  * `spread`, image 0 instead holds five square boxes from 6 px to the full image, one per FPN level.
+ * Images are imageSize high and `width` wide (a multiple of 32).
  */
-export function makeFineBatch(config: FiberModelConfig, b: number, l: number, seed: number, spread = false): FineBatch {
+export function makeFineBatch(config: FiberModelConfig, b: number, l: number, seed: number, spread = false, width = config.imageSize): FineBatch {
   const base = makeCoarseBatch(config, b, l, seed, 0);
+  const pixelRng = new SeededRng(seed + 11);
+  const pixelValues = width === config.imageSize ? base.pixelValues : Float32Array.from({ length: b * 3 * config.imageSize * width }, () => pixelRng.normal());
   const m = spread ? 5 : 2;
   const s = config.imageSize;
   const boxes = new Float32Array(b * m * 4);
@@ -74,7 +77,7 @@ export function makeFineBatch(config: FiberModelConfig, b: number, l: number, se
     });
   }
   return {
-    pixelValues: base.pixelValues, inputIds: base.inputIds, attentionMask: base.attentionMask,
-    boxes, boxMask, positiveMap, numSamples: b, imageSize: s, textLength: l, maxBoxes: m,
+    pixelValues, inputIds: base.inputIds, attentionMask: base.attentionMask,
+    boxes, boxMask, positiveMap, numSamples: b, imageHeight: s, imageWidth: width, textLength: l, maxBoxes: m,
   };
 }

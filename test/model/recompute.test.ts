@@ -29,7 +29,7 @@ function openGates(stage: Stage, seed: number): Map<string, Float32Array> {
 async function gradsWith(recompute: 'none' | 'blocks', stage: Stage) {
   const cfg = { ...CFG, recompute };
   const model = new FiberModel(cfg, stage, openGates(stage, 3));
-  const batch = stage === 'coarse' ? makeCoarseBatch(cfg, 3, 8, 21) : makeFineBatch(cfg, 2, 8, 21, true);
+  const batch = stage === 'coarse' ? makeCoarseBatch(cfg, 3, 8, 21) : makeFineBatch(cfg, 2, 8, 21, true, 96); // 64 x 96: the padded windows too
   const before = tf.memory().numTensors;
   const prof = await tf.profile(async () => {
     await lossAndGrads(model, batch, 5);

@@ -11,10 +11,10 @@ const NOISE = 6;
  * are exactly their palette colour and fill their box (a triangle's apex to within a pixel).
  */
 export async function renderScenePng(scene: ShapesScene): Promise<Buffer> {
-  const { size } = scene;
-  const rgb = Buffer.alloc(size * size * 3);
+  const { width, height } = scene;
+  const rgb = Buffer.alloc(width * height * 3);
   const rng = createRng(scene.noiseSeed);
-  for (let p = 0; p < size * size; p++) {
+  for (let p = 0; p < width * height; p++) {
     for (let ch = 0; ch < 3; ch++) rgb[p * 3 + ch] = Math.max(0, Math.min(255, (scene.background[ch] as number) + rng.int(2 * NOISE + 1) - NOISE));
   }
   for (const shape of scene.shapes) {
@@ -23,11 +23,11 @@ export async function renderScenePng(scene: ShapesScene): Promise<Buffer> {
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
         if (!covers(shape, x + 0.5, y + 0.5)) continue;
-        rgb.set(colour, (y * size + x) * 3);
+        rgb.set(colour, (y * width + x) * 3);
       }
     }
   }
-  return sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
 /** Whether the pixel centred at (px, py), already known to be inside the box, is inside the shape. */

@@ -42,7 +42,7 @@ export function captionScene(scene: ShapesScene, rng: Rng): GroundedCaption[] {
   const rel = (x: number, y: number): string => relation(scene.shapes[x] as SceneShape, scene.shapes[y] as SceneShape, rng);
   let forms: Part[][];
   if (n === 1) {
-    const at = ` ${where(scene.shapes[a] as SceneShape, scene.size)}`;
+    const at = ` ${where(scene.shapes[a] as SceneShape, scene.width, scene.height)}`;
     forms = [[np(a, true)], [np(a, false), at], ['a picture of ', np(a, sized()), at]];
   } else if (n === 2) {
     const s = sized();
@@ -72,10 +72,10 @@ function relation(x: SceneShape, y: SceneShape, rng: Rng): string {
 }
 
 /** Which third of the image, across and down, the shape's centre is in. */
-function where(shape: SceneShape, size: number): string {
-  const third = (v: number): 0 | 1 | 2 => (v < size / 3 ? 0 : v < (2 * size) / 3 ? 1 : 2);
-  const col = (['left', '', 'right'] as const)[third((shape.box[0] + shape.box[2]) / 2)];
-  const row = (['top', '', 'bottom'] as const)[third((shape.box[1] + shape.box[3]) / 2)];
+function where(shape: SceneShape, width: number, height: number): string {
+  const third = (v: number, size: number): 0 | 1 | 2 => (v < size / 3 ? 0 : v < (2 * size) / 3 ? 1 : 2);
+  const col = (['left', '', 'right'] as const)[third((shape.box[0] + shape.box[2]) / 2, width)];
+  const row = (['top', '', 'bottom'] as const)[third((shape.box[1] + shape.box[3]) / 2, height)];
   if (row && col) return `at the ${row} ${col}`;
   if (row) return `at the ${row}`;
   return col ? `on the ${col}` : 'in the middle';

@@ -37,15 +37,22 @@ export interface SceneShape {
 }
 
 export interface ShapesScene {
-  /** Image side in pixels (scenes are square). */
-  readonly size: number;
+  /** Image width and height in pixels. */
+  readonly width: number;
+  readonly height: number;
   readonly background: Rgb;
   readonly shapes: readonly SceneShape[];
   /** Seeds the background noise, so rendering is a pure function of the scene. */
   readonly noiseSeed: number;
 }
 
-/** Extents at 64 px; other sizes scale them. */
+/**
+ * Scene shapes (width : height), drawn per scene: square, landscape and portrait, so the fine
+ * stage sees images of several shapes as it does real photos (reference §3.3: aspect kept).
+ */
+export const SCENE_ASPECTS = [[1, 1], [3, 2], [2, 3]] as const;
+
+/** Extents at a 64 px shorter side; other sizes scale them. */
 const LARGE = [24, 30] as const;
 const SMALL = [14, 18] as const;
 /** A bar is this fraction as thick as it is long. */
@@ -55,8 +62,14 @@ const EDGE = 2;
 const GAP = 3;
 const PLACEMENT_TRIES = 64;
 
-/** Draw one scene: shape count, kinds, distinct colours, sizes, positions, background tint. */
+/**
+ * Draw one scene: aspect (SCENE_ASPECTS; `size` is the shorter side), shape count, kinds,
+ * distinct colours, sizes, positions, background tint.
+ */
 export function layoutScene(rng: Rng, size: number): ShapesScene {
+  const [aw, ah] = SCENE_ASPECTS[rng.int(SCENE_ASPECTS.length)]!;
+  const width = Math.round((size * aw) / Math.min(aw, ah));
+  const height = Math.round((size * ah) / Math.min(aw, ah));
   const k = size / 64;
   const edge = Math.round(EDGE * k);
   const gap = Math.max(1, Math.round(GAP * k));
@@ -78,20 +91,20 @@ export function layoutScene(rng: Rng, size: number): ShapesScene {
       const extent = Math.round((lo + rng.int(hi - lo + 1)) * k);
       const thin = Math.max(2, Math.round(extent * BAR_THICKNESS));
       const [w, h] = kind !== 'bar' ? [extent, extent] : vertical ? [thin, extent] : [extent, thin];
-      const box = place(rng, size, edge, gap, w, h, shapes);
+      const box = place(rng, width, height, edge, gap, w, h, shapes);
       if (box) {
         shapes.push({ kind, colour, large, box });
         break;
       }
     }
   }
-  return { size, background, shapes, noiseSeed: rng.int(2 ** 32) };
+  return { width, height, background, shapes, noiseSeed: rng.int(2 ** 32) };
 }
 
 /** A free spot for a w x h box, or undefined after a bounded number of random tries. */
-function place(rng: Rng, size: number, edge: number, gap: number, w: number, h: number, placed: readonly SceneShape[]): PixelBox | undefined {
-  const spanX = size - 2 * edge - w;
-  const spanY = size - 2 * edge - h;
+function place(rng: Rng, width: number, height: number, edge: number, gap: number, w: number, h: number, placed: readonly SceneShape[]): PixelBox | undefined {
+  const spanX = width - 2 * edge - w;
+  const spanY = height - 2 * edge - h;
   if (spanX < 0 || spanY < 0) return undefined;
   for (let t = 0; t < PLACEMENT_TRIES; t++) {
     const x0 = edge + rng.int(spanX + 1);

@@ -14,7 +14,7 @@ export interface ShapesConfig {
   readonly count: number;
   /** Scene i depends only on (seed, i): same seed, same files byte for byte, and a larger count extends a smaller one. @defaultValue 0 */
   readonly seed: number;
-  /** Image side in pixels; shape sizes scale with it. @defaultValue 64 (fiber-tiny's imageSize) */
+  /** Shorter image side in pixels (scenes are square, 3:2 or 2:3); shape sizes scale with it. @defaultValue 64 (fiber-tiny's imageSize) */
   readonly size: number;
 }
 
@@ -44,8 +44,8 @@ export async function generateShapesInput(dir: string, config: ShapesConfig): Pr
     const imagePath = join(dir, `${key}.png`);
     await writeFile(imagePath, await renderScenePng(scene));
     return {
-      coarse: { key, imagePath, json: { image_id: i, width: size, height: size, captions: captions.map((c) => c.text) }, txt: grounding.text },
-      fine: { key, imagePath, json: { image_id: i, width: size, height: size, caption: grounding.text, boxes: scene.shapes.map((s) => [...s.box]), tokens_positive: grounding.spans } },
+      coarse: { key, imagePath, json: { image_id: i, width: scene.width, height: scene.height, captions: captions.map((c) => c.text) }, txt: grounding.text },
+      fine: { key, imagePath, json: { image_id: i, width: scene.width, height: scene.height, caption: grounding.text, boxes: scene.shapes.map((s) => [...s.box]), tokens_positive: grounding.spans } },
     };
   });
   return { coarse: samples.map((s) => s.coarse), fine: samples.map((s) => s.fine) };

@@ -66,6 +66,7 @@ test('same seed, same PNG and JSON bytes; another seed, other scenes', async () 
 
 test('every shape has its box inside the image, the colour its phrase names at the box centre, and the kind and size it names', async () => {
   let shapes = 0;
+  const aspects = new Set<number>();
   for (const [i, sample] of input.fine.entries()) {
     const json = sample.json as unknown as FineJson;
     const coarse = input.coarse[i]?.json as unknown as CoarseJson;
@@ -76,15 +77,19 @@ test('every shape has its box inside the image, the colour its phrase names at t
     assert.ok(json.boxes.length >= 1 && json.boxes.length <= 3);
     assert.equal(json.tokens_positive.length, json.boxes.length);
     const { data, info } = await sharp(sample.imagePath).raw().toBuffer({ resolveWithObject: true });
-    assert.deepEqual([info.width, info.height, info.channels, json.width, json.height], [SIZE, SIZE, 3, SIZE, SIZE]);
+    assert.deepEqual([info.width, info.height, info.channels], [json.width, json.height, 3]);
+    assert.equal(Math.min(json.width, json.height), SIZE, 'the shorter side is the configured size');
+    assert.ok([1, 1.5].includes(Math.max(json.width, json.height) / SIZE), `square, 3:2 or 2:3: ${json.width}x${json.height}`);
+    aspects.add(Math.sign(json.width - json.height));
+    const W = json.width;
     const colourAt = (x: number, y: number): ShapeColour | 'background' => {
-      const p = Array.from(data.subarray((y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3));
+      const p = Array.from(data.subarray((y * W + x) * 3, (y * W + x) * 3 + 3));
       const c = nearestColour(p);
       return SHAPE_COLOURS[c].every((v, k) => v === p[k]) ? c : 'background';
     };
     json.boxes.forEach(([x0, y0, x1, y1], b) => {
       shapes++;
-      assert.ok(x0 >= 0 && y0 >= 0 && x1 <= SIZE && y1 <= SIZE && x1 > x0 && y1 > y0, `box inside the image: ${json.boxes[b]}`);
+      assert.ok(x0 >= 0 && y0 >= 0 && x1 <= json.width && y1 <= json.height && x1 > x0 && y1 > y0, `box inside the image: ${json.boxes[b]}`);
       const spans = json.tokens_positive[b] ?? [];
       assert.equal(spans.length, 1);
       const [s, e] = spans[0] as [number, number];
@@ -102,6 +107,7 @@ test('every shape has its box inside the image, the colour its phrase names at t
     });
   }
   assert.ok(shapes > 64 * 2, `most scenes have several shapes (${shapes})`);
+  assert.deepEqual([...aspects].sort(), [-1, 0, 1], 'portrait, square and landscape scenes');
 });
 
 test('relations and positions in the captions agree with the boxes', () => {
@@ -121,9 +127,9 @@ test('relations and positions in the captions agree with the boxes', () => {
     const where = /(at the|on the|in the) ?(top|bottom)? ?(left|right|middle)?$/.exec(json.caption);
     if (json.boxes.length === 1 && where) {
       const [x0, y0, x1, y1] = json.boxes[0] as Box;
-      const third = (v: number) => (v < SIZE / 3 ? 0 : v < (2 * SIZE) / 3 ? 1 : 2);
-      assert.equal(third((y0 + y1) / 2), where[2] === 'top' ? 0 : where[2] === 'bottom' ? 2 : 1, json.caption);
-      assert.equal(third((x0 + x1) / 2), where[3] === 'left' ? 0 : where[3] === 'right' ? 2 : 1, json.caption);
+      const third = (v: number, size: number) => (v < size / 3 ? 0 : v < (2 * size) / 3 ? 1 : 2);
+      assert.equal(third((y0 + y1) / 2, json.height), where[2] === 'top' ? 0 : where[2] === 'bottom' ? 2 : 1, json.caption);
+      assert.equal(third((x0 + x1) / 2, json.width), where[3] === 'left' ? 0 : where[3] === 'right' ? 2 : 1, json.caption);
     }
   }
   assert.ok(relations > 10, `relations are exercised (${relations})`);
@@ -173,7 +179,12 @@ test('packed shards load in both stages with the fiber-tiny data settings, every
     for (let v = 0; v < 3; v++) {
       const b = (await fine.loadTask(v, 0)) as FineBatch;
       assert.deepEqual(b.skipped, {});
-      assert.deepEqual([b.imageHeight, b.imageWidth], [SIZE, SIZE]);
+      // Shorter side from fiber-tiny's minSizes (48-64), aspect kept, padded to multiples of 32.
+      assert.ok(b.imageHeight % 32 === 0 && b.imageWidth % 32 === 0 && Math.max(b.imageHeight, b.imageWidth) <= 128, `${b.imageHeight}x${b.imageWidth}`);
+      for (let i = 0; i < b.numSamples; i++) {
+        const [h, w] = [b.imageSizes[2 * i]!, b.imageSizes[2 * i + 1]!];
+        assert.ok(Math.min(h, w) >= 48 && Math.min(h, w) <= 64 && Math.max(h, w) <= 107, `image ${i}: ${h}x${w}`);
+      }
       const L = b.textLength;
       for (let r = 0; r < b.numSamples * b.maxBoxes; r++) {
         if (!b.boxMask[r]) continue;
