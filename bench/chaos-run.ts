@@ -89,6 +89,8 @@ export async function trainWithChaos(c: ChaosConfig, shards: string, name: strin
     let nextFault = t0 + c.everySeconds * 1000;
     let state = '';
     let checkpoint = '';
+    let lastStep = -1;
+    let lastStepAt = Date.now();
     for (;;) {
       const h = await redis.client.hgetall(`fiber:registry:run:${name}:stage:coarse`);
       state = h.state ?? '';
@@ -97,7 +99,9 @@ export async function trainWithChaos(c: ChaosConfig, shards: string, name: strin
       const now = Date.now();
       for (const f of faults) if (f.recoveredAfter === null && step > f.step) f.recoveredAfter = (now - t0) / 1000 - f.at;
       if (state === 'completed' || state === 'failed' || state === 'cancelled') break;
-      if (now - t0 > 1_800_000) throw new Error(`${name} still ${state} at step ${step} after 30 min`);
+      if (step !== lastStep) [lastStep, lastStepAt] = [step, now];
+      // A stage that commits nothing for 3 min is stuck (a step takes seconds): say so, with the faults so far.
+      if (now - lastStepAt > 180_000) throw new Error(`${name} stuck at step ${step} for 180 s after faults ${JSON.stringify(faults)}; logs in ${logDir}`);
       // One fault at a time: a tick while a victim is still down, or before the last fault healed, passes.
       const healing = services.services.some((s) => s.exited !== null) || faults.some((f) => f.recoveredAfter === null);
       if (chaos && faults.length < c.maxFaults && now >= nextFault && !healing && h.step !== undefined) {

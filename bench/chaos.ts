@@ -63,8 +63,11 @@ try {
     }
   }
   if (!result.bitIdentical || !chaos.ledger.ok) process.exitCode = 1;
-} finally {
   rmSync(root, { recursive: true, force: true });
+} catch (err) {
+  // Keep the services' logs and the checkpoints for a post-mortem (`fiber ledger` runs on them).
+  process.stderr.write(`bench/chaos failed; logs and checkpoints kept in ${root}\n`);
+  throw err;
 }
 
 function round(x: number): number {
