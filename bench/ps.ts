@@ -107,7 +107,7 @@ interface Row {
   floats: number; shards: number; workers: number;
   /** Shard processes started with src/ops/malloc-tuning.ts's settings (false: the baseline rows). */
   mallocTuned: boolean;
-  /** Push until every shard acked (transfer, fold, the last fold's norm). */
+  /** Push until every shard acked (transfer, fold, the last fold's norm); the slowest worker's. */
   pushMs: number;
   /** What a worker waits for one step: push, then a pull asked at once (AdamW runs while it streams). */
   stepMs: number;
@@ -121,6 +121,11 @@ interface Row {
   /** Sync time / the time the bytes moved take at the row's ceiling. */
   vsLoopback: number;
   stepVsLoopback: number;
+  /** torch.distributed gloo at world size = workers, run right after this row; null if skipped. */
+  gloo: Gloo | null;
+  /** sync / gloo all_reduce; step with AdamW / (gloo all_reduce + torch AdamW). */
+  syncVsGloo: number | null;
+  stepVsGloo: number | null;
 }
 
 interface Timed { push: number; step: number; pull: number }
@@ -132,16 +137,24 @@ function startShard(shard: number, size: number, tasks: number, tuned: boolean):
   return fork(new URL('./ps-shard.js', import.meta.url), [JSON.stringify({ shard, size, tasks, token: TOKEN })], { env });
 }
 
-async function sync(loop: Loopback, floats: number, S: number, W: number, reps: number, tuned = true): Promise<Row> {
+/** One process per worker, as `fiber worker` runs, with its own connections to every shard. */
+function startWorker(worker: number, ports: number[], sizes: number[]): ChildProcess {
+  return fork(new URL('./ps-worker.js', import.meta.url), [JSON.stringify({ worker, ports, sizes, token: TOKEN })]);
+}
+
+/** Send `msg` to every worker and resolve with their answers (the next message of each). */
+function all<T>(workers: ChildProcess[], msg: object): Promise<T[]> {
+  return Promise.all(workers.map((w) => new Promise<T>((r) => { w.once('message', (m: T) => r(m)); w.send(msg); })));
+}
+
+async function sync(loop: Loopback, floats: number, S: number, W: number, reps: number, tuned = true): Promise<Omit<Row, 'gloo' | 'syncVsGloo' | 'stepVsGloo'>> {
   const sizes = Array.from({ length: S }, (_, s) => Math.floor(floats / S) + (s < floats % S ? 1 : 0));
   const shards = sizes.map((size, shard) => startShard(shard, size, W, tuned));
+  const workers: ChildProcess[] = [];
   try {
     const ports = await Promise.all(shards.map((t) => new Promise<number>((r) => t.once('message', (m: { port: number }) => r(m.port)))));
-    const clients = await Promise.all(Array.from({ length: W }, () => Promise.all(ports.map((port, shard) => ShardClient.connect({ shard, host: '127.0.0.1', port }, TOKEN)))));
-    const grads = sizes.map((n) => new Float32Array(n).fill(1e-3));
-    // Each worker pulls into buffers of its own, reused step after step (as fiber worker does).
-    const pulled = clients.map(() => sizes.map((n) => new Float32Array(n)));
-    const pullAll = (v: number) => Promise.all(clients.map((cs, w) => Promise.all(cs.map((c, s) => c.pull('bench', 'coarse', v, 600_000, pulled[w]![s])))));
+    for (let w = 0; w < W; w++) workers.push(startWorker(w, ports, sizes));
+    await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
     // The ceiling for this row, measured before the warm-up steps: measuring it between timed
     // steps slowed the next push 2-4x (the reader thread's garbage collection competes for the cores).
     const ceiling = await loop.bestGBs(256 << 20, 3);
@@ -149,20 +162,12 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
     // Two warm-up steps: the first touches every buffer (page faults), the second settles the JIT.
     for (let v = 0; v < reps + 2; v++) {
       const t0 = process.hrtime.bigint();
-      let lastAck = t0;
-      await Promise.all(clients.map(async (cs, w) => {
-        await Promise.all(cs.map((c, s) => c.push('bench', 'coarse', v, w, 1, grads[s]!)));
-        const now = process.hrtime.bigint();
-        if (now > lastAck) lastAck = now;
-        await Promise.all(cs.map((c, s) => c.pull('bench', 'coarse', v + 1, 600_000, pulled[w]![s])));
-      }));
-      const t1 = process.hrtime.bigint();
-      await pullAll(v + 1);
-      const t2 = process.hrtime.bigint();
-      const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
-      if (v >= 2) times.push({ push: ms(t0, lastAck), step: ms(t0, t1), pull: ms(t1, t2) });
+      const steps = await all<{ pushMs: number; stepMs: number }>(workers, { step: v });
+      const step = Number(process.hrtime.bigint() - t0) / 1e6;
+      const pulls = await all<{ pullMs: number }>(workers, { pull: v + 1 });
+      if (v >= 2) times.push({ push: Math.max(...steps.map((s) => s.pushMs)), step, pull: Math.max(...pulls.map((p) => p.pullMs)) });
     }
-    await Promise.all(clients.flat().map((c) => c.close()));
+    await all(workers, { close: true }).catch(() => {});
     const median = (f: (t: Timed) => number) => times.map(f).sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
     const bytes = W * 2 * floats * 4; // every worker pushes and pulls the whole model
     const idealMs = bytes / (ceiling * 1e9) * 1000;
@@ -177,8 +182,40 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
       vsLoopback: round(syncMs / idealMs), stepVsLoopback: round(stepMs / idealMs),
     };
   } finally {
+    for (const w of workers) w.kill();
     for (const t of shards) t.kill();
   }
+}
+
+interface Gloo { torch: string; world: number; floats: number; reps: number; allreduceMs: number; allreduceAdamwMs: number; adamwMs: number }
+
+/**
+ * A Python with torch.distributed (gloo), or the reason there is none. Debian's python3-torch
+ * lives in /usr/bin/python3's dist-packages (a pyenv `python3` first on PATH does not see it);
+ * when neither has it and this runs as root, the bench installs it with apt, once.
+ */
+function findTorchPython(): { python: string } | { skipped: string } {
+  const candidates = ['/usr/bin/python3', 'python3'];
+  const works = (py: string) => spawnSync(py, ['-c', 'import torch.distributed as d; assert d.is_gloo_available()'], { stdio: 'ignore' }).status === 0;
+  const found = () => candidates.find(works);
+  let python = found();
+  if (!python && process.getuid?.() === 0) {
+    process.stderr.write('torch is missing: apt-get install -y --no-install-recommends python3-torch\n');
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-torch'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    python = found();
+  }
+  return python ? { python } : { skipped: 'no python3 with torch (python3-torch) and it could not be installed (not root, or apt failed): gloo rows skipped' };
+}
+
+/** The same exchange with torch.distributed gloo all_reduce (bench/baselines/gloo_allreduce.py). */
+function gloo(python: string, floats: number, W: number, reps: number): Gloo | null {
+  const script = new URL('../../bench/baselines/gloo_allreduce.py', import.meta.url).pathname;
+  const r = spawnSync(python, [script, '--world', String(W), '--floats', String(floats), '--reps', String(reps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
+  if (r.status !== 0) {
+    process.stderr.write(`gloo baseline failed (exit ${r.status}): row left without a baseline\n`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Gloo;
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
@@ -188,38 +225,52 @@ const loop = new Loopback();
 const loopback = round(await loop.bestGBs(512 << 20, 3));
 const simd = simdAdamW();
 const adamw = { jsNsPerFloat: round(adamwNsPerFloat(adamwUpdate)), simdNsPerFloat: simd ? round(adamwNsPerFloat(simd)) : null };
+const torch = findTorchPython();
+if ('skipped' in torch) process.stderr.write(`${torch.skipped}\n`);
 const M = 1 << 20;
-const matrix: Array<[number, number, number]> = quick
-  ? [[1 * M, 1, 1], [16 * M, 1, 1], [16 * M, 2, 2], [64 * M, 2, 2]]
+// [floats, shards, workers, with a gloo row]: the gloo rows are the targets' rows (issue 18).
+const matrix: Array<[number, number, number, boolean]> = quick
+  ? [[16 * M, 2, 2, true], [16 * M, 2, 4, true], [64 * M, 2, 2, true], [64 * M, 2, 4, true]]
   : [
-    [1 * M, 1, 1], [1 * M, 2, 4], [1 * M, 4, 8],
-    [16 * M, 1, 1], [16 * M, 2, 2], [16 * M, 4, 4], [16 * M, 2, 8],
-    [64 * M, 1, 1], [64 * M, 2, 2], [64 * M, 4, 4],
-    [250_000_000, 2, 1], [250_000_000, 4, 2],
+    [1 * M, 1, 1, false], [1 * M, 2, 4, false], [1 * M, 4, 8, false],
+    [16 * M, 1, 1, false], [16 * M, 2, 2, true], [16 * M, 2, 4, true], [16 * M, 4, 4, false], [16 * M, 2, 8, false],
+    [64 * M, 1, 1, false], [64 * M, 2, 2, true], [64 * M, 2, 4, true], [64 * M, 4, 4, false],
+    [250_000_000, 2, 1, false], [250_000_000, 4, 2, false],
   ];
 const rows: Row[] = [];
+const mb = (floats: number) => `${floats * 4 >= 1e9 ? `${(floats * 4 / 1e9).toFixed(0)} GB` : `${Math.round(floats * 4 / 1e6)} MB`}`;
 const progress = (r: Row) => {
   rows.push(r);
-  process.stderr.write(`${mb(r.floats).padStart(7)}  ${r.shards} shard(s)  ${r.workers} worker(s)${r.mallocTuned ? '' : '  default malloc'}  push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback at ${r.loopbackGBs} GB/s); step with AdamW ${r.stepMs} ms (${r.stepVsLoopback}x)\n`);
+  process.stderr.write(`${mb(r.floats).padStart(7)}  ${r.shards} shard(s)  ${r.workers} worker(s)${r.mallocTuned ? '' : '  default malloc'}  push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback at ${r.loopbackGBs} GB/s); step with AdamW ${r.stepMs} ms (${r.stepVsLoopback}x)`
+    + (r.gloo ? `; gloo all_reduce ${r.gloo.allreduceMs} ms (${r.syncVsGloo}x), + AdamW ${r.gloo.allreduceAdamwMs} ms (${r.stepVsGloo}x)` : '') + '\n');
 };
-const mb = (floats: number) => `${floats * 4 >= 1e9 ? `${(floats * 4 / 1e9).toFixed(0)} GB` : `${Math.round(floats * 4 / 1e6)} MB`}`;
-for (const [floats, S, W] of matrix) {
-  progress(await sync(loop, floats, S, W, floats >= 64 * M ? 3 : 5));
+for (const [floats, S, W, withGloo] of matrix) {
+  const reps = floats >= 64 * M ? 3 : 5;
+  const r = await sync(loop, floats, S, W, reps);
+  // Right after the row, on the same machine state: the baseline of the same run.
+  const g = withGloo && 'python' in torch ? gloo(torch.python, floats, W, reps) : null;
+  progress({ ...r, gloo: g, syncVsGloo: g ? round(r.syncMs / g.allreduceMs) : null, stepVsGloo: g ? round(r.stepMs / g.allreduceAdamwMs) : null });
 }
-// Baseline in the same run: the shards with glibc's default malloc settings (the clients keep
-// theirs: they are this process).
-for (const floats of quick ? [16 * M] : [16 * M, 64 * M]) {
-  progress(await sync(loop, floats, 1, 1, 3, false));
+// Baseline in the same run for the malloc settings: the shards with glibc's defaults (the
+// workers keep theirs).
+if (!quick) {
+  for (const floats of [16 * M, 64 * M]) progress({ ...(await sync(loop, floats, 1, 1, 3, false)), gloo: null, syncVsGloo: null, stepVsGloo: null });
 }
 await loop.close();
 const big = rows.filter((r) => r.floats * 4 >= 64e6 && r.mallocTuned);
+const vsGloo = rows.filter((r) => r.gloo);
 const result = {
-  bench: 'ps', node: process.version, cores: (await import('node:os')).cpus().length, memcpyGBs: memcpy, loopbackGBs: loopback, adamw, rows,
-  targetMet: big.every((r) => r.vsLoopback <= 2), stepTargetMet: big.every((r) => r.stepVsLoopback <= 2),
+  bench: 'ps', node: process.version, cores: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg().map(round),
+  memcpyGBs: memcpy, loopbackGBs: loopback, adamw, gloo: 'skipped' in torch ? torch.skipped : torch.python, rows,
+  loopbackTargetMet: big.every((r) => r.vsLoopback <= 2),
+  syncVsGlooMet: vsGloo.length > 0 ? vsGloo.every((r) => r.syncVsGloo! <= 1) : null,
+  stepVsGlooMet: vsGloo.length > 0 ? vsGloo.every((r) => r.stepVsGloo! <= 1) : null,
 };
+const cell = (x: number | null | undefined, unit = '') => (x === null || x === undefined ? 'n/a' : `${x}${unit}`);
 process.stderr.write(`\nmemcpy ${memcpy} GB/s, loopback TCP ${loopback} GB/s at the start (best of 3; each row has its own)\n`
-  + `AdamW per parameter: ${adamw.jsNsPerFloat} ns in JS, ${adamw.simdNsPerFloat ?? 'n/a'} ns on wasm SIMD (the shards use the latter)\n\n`
-  + '| params | shards | workers | loopback GB/s | push | pull | sync | GB/s per worker | GB/s total | x loopback | step with AdamW | x loopback |\n'
-  + '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
-  + rows.map((r) => `| ${r.floats / M >= 1 ? `${Math.round(r.floats / M)}M` : r.floats} (${mb(r.floats)})${r.mallocTuned ? '' : ', shards with default malloc'} | ${r.shards} | ${r.workers} | ${r.loopbackGBs} | ${r.pushMs} ms | ${r.pullMs} ms | ${r.syncMs} ms | ${r.perWorkerGBs} | ${r.aggregateGBs} | ${r.vsLoopback} | ${r.stepMs} ms | ${r.stepVsLoopback} |`).join('\n') + '\n');
+  + `AdamW per parameter: ${adamw.jsNsPerFloat} ns in JS, ${adamw.simdNsPerFloat ?? 'n/a'} ns on wasm SIMD (the shards use the latter)\n`
+  + `load average at the end: ${result.loadavg.join(', ')}\n\n`
+  + '| params | shards | workers | loopback GB/s | push | pull | sync | x loopback | gloo all_reduce | sync ÷ gloo | step with AdamW | gloo + torch AdamW (AdamW alone) | step ÷ gloo + AdamW |\n'
+  + '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+  + rows.map((r) => `| ${r.floats / M >= 1 ? `${Math.round(r.floats / M)}M` : r.floats} (${mb(r.floats)})${r.mallocTuned ? '' : ', shards with default malloc'} | ${r.shards} | ${r.workers} | ${r.loopbackGBs} | ${r.pushMs} ms | ${r.pullMs} ms | ${r.syncMs} ms | ${r.vsLoopback} | ${cell(r.gloo?.allreduceMs, ' ms')} | ${cell(r.syncVsGloo)} | ${r.stepMs} ms | ${r.gloo ? `${r.gloo.allreduceAdamwMs} ms (${r.gloo.adamwMs} ms)` : 'n/a'} | ${cell(r.stepVsGloo)} |`).join('\n') + '\n');
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
