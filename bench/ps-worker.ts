@@ -5,6 +5,7 @@
  *   { step: v }  push task `worker`'s gradient for step v to every shard, then pull v+1
  *                (asked at once, as a worker does) -> { pushMs, stepMs }
  *   { pull: v }  pull version v (already applied: the transfer alone) -> { pullMs }
+ * and exits when the bench disconnects.
  * Times are taken here, from the command's arrival.
  */
 import { ShardClient } from '../src/ps/shard-client.js';
@@ -17,7 +18,7 @@ const pulled = sizes.map((n) => new Float32Array(n));
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const pullAll = (v: number) => Promise.all(clients.map((c, s) => c.pull('bench', 'coarse', v, 600_000, pulled[s])));
 
-process.on('message', (m: { step?: number; pull?: number; close?: true }) => {
+process.on('message', (m: { step?: number; pull?: number }) => {
   void (async () => {
     const t0 = process.hrtime.bigint();
     if (m.step !== undefined) {
@@ -28,9 +29,6 @@ process.on('message', (m: { step?: number; pull?: number; close?: true }) => {
     } else if (m.pull !== undefined) {
       await pullAll(m.pull);
       process.send!({ pullMs: ms(t0) });
-    } else {
-      await Promise.all(clients.map((c) => c.close()));
-      process.exit(0);
     }
   })();
 });

@@ -35,6 +35,11 @@ if (process.env.MALLOC_TRIM_THRESHOLD_ === undefined) {
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const quick = process.argv.includes('--quick');
+/** `--row FLOATS,SHARDS,WORKERS`: that row alone (with its gloo baseline), e.g. to profile it. */
+const onlyRow = process.argv.includes('--row') ? process.argv[process.argv.indexOf('--row') + 1]!.split(',').map(Number) as [number, number, number] : null;
+/** `--cpu-prof DIR`: shard and worker processes write V8 CPU profiles there (node --cpu-prof). */
+const cpuProf = process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1]! : null;
+const execArgv = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
 
 function memcpyGBs(): number {
   const n = 16 << 20; // 64 MB of float32
@@ -134,12 +139,12 @@ interface Timed { push: number; step: number; pull: number }
 function startShard(shard: number, size: number, tasks: number, tuned: boolean): ChildProcess {
   const env = { ...process.env };
   if (!tuned) for (const k of Object.keys(MALLOC_TUNING)) delete env[k];
-  return fork(new URL('./ps-shard.js', import.meta.url), [JSON.stringify({ shard, size, tasks, token: TOKEN })], { env });
+  return fork(new URL('./ps-shard.js', import.meta.url), [JSON.stringify({ shard, size, tasks, token: TOKEN })], { env, execArgv });
 }
 
 /** One process per worker, as `fiber worker` runs, with its own connections to every shard. */
 function startWorker(worker: number, ports: number[], sizes: number[]): ChildProcess {
-  return fork(new URL('./ps-worker.js', import.meta.url), [JSON.stringify({ worker, ports, sizes, token: TOKEN })]);
+  return fork(new URL('./ps-worker.js', import.meta.url), [JSON.stringify({ worker, ports, sizes, token: TOKEN })], { execArgv });
 }
 
 /** Send `msg` to every worker and resolve with their answers (the next message of each). */
@@ -167,7 +172,6 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
       const pulls = await all<{ pullMs: number }>(workers, { pull: v + 1 });
       if (v >= 2) times.push({ push: Math.max(...steps.map((s) => s.pushMs)), step, pull: Math.max(...pulls.map((p) => p.pullMs)) });
     }
-    await all(workers, { close: true }).catch(() => {});
     const median = (f: (t: Timed) => number) => times.map(f).sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
     const bytes = W * 2 * floats * 4; // every worker pushes and pulls the whole model
     const idealMs = bytes / (ceiling * 1e9) * 1000;
@@ -182,8 +186,13 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
       vsLoopback: round(syncMs / idealMs), stepVsLoopback: round(stepMs / idealMs),
     };
   } finally {
-    for (const w of workers) w.kill();
-    for (const t of shards) t.kill();
+    // Disconnected, each process exits by itself (writing its CPU profile); killed if it hangs.
+    await Promise.all([...workers, ...shards].map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      const timer = setTimeout(() => c.kill(), 5000);
+      c.once('exit', () => { clearTimeout(timer); resolve(); });
+      if (c.connected) c.disconnect();
+    })));
   }
 }
 
@@ -229,7 +238,7 @@ const torch = findTorchPython();
 if ('skipped' in torch) process.stderr.write(`${torch.skipped}\n`);
 const M = 1 << 20;
 // [floats, shards, workers, with a gloo row]: the gloo rows are the targets' rows (issue 18).
-const matrix: Array<[number, number, number, boolean]> = quick
+const matrix: Array<[number, number, number, boolean]> = onlyRow ? [[...onlyRow, !process.argv.includes('--no-gloo')]] : quick
   ? [[16 * M, 2, 2, true], [16 * M, 2, 4, true], [64 * M, 2, 2, true], [64 * M, 2, 4, true]]
   : [
     [1 * M, 1, 1, false], [1 * M, 2, 4, false], [1 * M, 4, 8, false],
@@ -253,7 +262,7 @@ for (const [floats, S, W, withGloo] of matrix) {
 }
 // Baseline in the same run for the malloc settings: the shards with glibc's defaults (the
 // workers keep theirs).
-if (!quick) {
+if (!quick && !onlyRow) {
   for (const floats of [16 * M, 64 * M]) progress({ ...(await sync(loop, floats, 1, 1, 3, false)), gloo: null, syncVsGloo: null, stepVsGloo: null });
 }
 await loop.close();

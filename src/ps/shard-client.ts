@@ -29,26 +29,41 @@ export class ShardClient {
 
   static async connect(address: ShardAddress, token: string, opts: { timeoutMs?: number; maxBodyBytes?: number } = {}): Promise<ShardClient> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const socket = connect({ host: address.host, port: address.port });
-    socket.setNoDelay(true);
-    const where = `parameter-server shard ${address.shard} at ${address.host}:${address.port}`;
-    const client = new ShardClient(address, socket);
+    let client: ShardClient | undefined;
     const decoder = new FrameDecoder(opts.maxBodyBytes ?? 0xffff_fffc, (type, header) => {
-      const into = type === MessageType.Params ? client.pending.get(Number(header.id))?.into : undefined;
+      const into = type === MessageType.Params ? client?.pending.get(Number(header.id))?.into : undefined;
       return into && Buffer.from(into.buffer, into.byteOffset, into.byteLength);
     });
+    // The socket reads into the body being received itself (a pull's destination), so a body
+    // costs the kernel's copy alone; prefixes and headers go through a small buffer of ours,
+    // copied out because it is reused.
+    const scratch = Buffer.allocUnsafe(64 * 1024);
+    let onData: (frames: () => Frame[]) => void = () => {};
+    const socket = connect({
+      host: address.host, port: address.port,
+      onread: {
+        buffer: () => decoder.readTarget() ?? scratch,
+        callback: (n: number, buf: Uint8Array) => {
+          onData(() => (buf === scratch ? decoder.push(Buffer.from(scratch.subarray(0, n))) : decoder.pushDirect(n)));
+          return true; // keep reading
+        },
+      },
+    });
+    socket.setNoDelay(true);
+    const where = `parameter-server shard ${address.shard} at ${address.host}:${address.port}`;
+    client = new ShardClient(address, socket);
     await new Promise<void>((resolve, reject) => {
       const fail = (msg: string, code = 'fiber.ps.unreachable') => { clearTimeout(timer); socket.destroy(); reject(new FiberError(code, 'runtime', `${where}: ${msg}`)); };
       const timer = setTimeout(() => fail(`no handshake within ${timeoutMs} ms`), timeoutMs);
       let stage: 'hello' | 'auth' | 'ready' = 'hello';
       socket.once('error', (err) => fail(err.message));
       socket.once('close', () => { if (stage !== 'ready') fail('closed the connection during the handshake (wrong FIBER_PS_TOKEN?)', 'fiber.ps.auth'); });
-      socket.on('data', (chunk: Buffer) => {
+      onData = (decode) => {
         let frames: Frame[];
         try {
-          frames = decoder.push(chunk);
+          frames = decode();
         } catch (err) {
-          return stage === 'ready' ? client.failAll(err as Error) : fail((err as ProtocolError).message, 'fiber.ps.protocol');
+          return stage === 'ready' ? client!.failAll(err as Error) : fail((err as ProtocolError).message, 'fiber.ps.protocol');
         }
         for (const f of frames) {
           if (stage === 'hello' && f.type === MessageType.Hello) {
@@ -57,14 +72,14 @@ export class ShardClient {
           } else if (stage === 'auth' && f.type === MessageType.AuthOk) {
             stage = 'ready';
             clearTimeout(timer);
-            socket.on('error', (err) => client.failAll(err));
-            socket.on('close', () => client.failAll(new Error('connection closed')));
+            socket.on('error', (err) => client!.failAll(err));
+            socket.on('close', () => client!.failAll(new Error('connection closed')));
             resolve();
           } else if (stage === 'ready') {
-            client.dispatch(f);
+            client!.dispatch(f);
           }
         }
-      });
+      };
     });
     return client;
   }

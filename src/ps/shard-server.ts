@@ -18,16 +18,6 @@ export interface ShardServerOptions {
   readonly state: () => ShardState | null;
 }
 
-/** One version's parameters as served to pulls: filled up to `ready` (all once applied). */
-interface Snapshot {
-  key: string;
-  version: number;
-  readonly params: Float32Array;
-  ready: number;
-  /** Pull bodies still being written from it: it is not reused before they are done. */
-  writes: number;
-}
-
 export interface ShardServerStats {
   connections: number;
   rejectedConnections: number;
@@ -47,12 +37,8 @@ export class ShardServer {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private closing: Promise<void> | null = null;
-  /**
-   * One copy of the parameters per version, shared by every pull of it (the live array changes on
-   * apply). Buffers are reused once no socket write of theirs is pending.
-   */
-  private snapshots: Snapshot[] = [];
-  private snapshotsOf: ShardState | null = null;
+  /** Push bodies received into a state's own buffer (pushBuffer), handed over without a copy. */
+  private readonly ownedBodies = new WeakMap<Buffer, ShardState>();
 
   constructor(private readonly o: ShardServerOptions) {}
 
@@ -82,7 +68,16 @@ export class ShardServer {
     socket.setNoDelay(true);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const nonce = randomBytes(16).toString('hex');
-    const decoder = new FrameDecoder(0); // the handshake frames have no body
+    // The handshake frames have no body. A push body of the shard's exact size is received into a
+    // buffer of the state's, which keeps it (as the step's sum or an early arrival) uncopied.
+    const decoder = new FrameDecoder(0, (type, _header, bodyLen) => {
+      const state = this.o.state();
+      if (type !== MessageType.Push || !state || bodyLen !== state.size * 4) return undefined;
+      const f = state.pushBuffer();
+      const body = Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+      this.ownedBodies.set(body, state);
+      return body;
+    });
     let authed = false;
     const drop = (reason: string, code: string) => {
       this.stats.rejectedConnections++;
@@ -139,11 +134,10 @@ export class ShardServer {
       // Waits for the first piece of the version only: the rest streams out as AdamW makes it.
       const started = await state.waitForReadable(version, Math.min(1, state.size), timeoutMs);
       if (!started) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.timeout', message: `version ${version} not reached in time; shard is at ${state.version}` });
-      const snap = this.snapshotOf(state, version);
-      if (!snap) return gone();
+      if (!state.readable(version)) return gone();
       this.stats.pulls++;
-      this.stats.pullBytes += snap.params.byteLength;
-      return this.stream(socket, state, snap, id, timeoutMs);
+      this.stats.pullBytes += state.size * 4;
+      return this.stream(socket, state, version, id, timeoutMs);
     }
     if (frame.type === MessageType.Push) {
       this.stats.pushes++;
@@ -151,8 +145,9 @@ export class ShardServer {
       try {
         const push = pushHeaderSchema.safeParse(h);
         if (!push.success) throw new Error(`malformed push header: ${headerProblems(push.error)}`);
-        const status = state.push(push.data.step, push.data.task, push.data.samples, bodyAsFloat32(frame.body));
-        decoder.release(frame.body); // push() keeps no reference to it
+        const owned = this.ownedBodies.get(frame.body) === state;
+        const status = state.push(push.data.step, push.data.task, push.data.samples, bodyAsFloat32(frame.body), owned);
+        if (!owned) decoder.release(frame.body); // push() keeps no reference to it
         return this.send(socket, MessageType.PushAck, { id, status, version: state.version });
       } catch (err) {
         this.o.log.warn({ shard: this.o.shard, step: h.step, task: h.task, err: (err as Error).message }, 'push rejected');
@@ -163,82 +158,45 @@ export class ShardServer {
   }
 
   /**
-   * The shared copy of `version` (the current one, the one being applied, or with staleness a kept
-   * older one), made on the first pull of it and filled as far as the shard has it; undefined
-   * when the shard no longer has that version.
-   */
-  private snapshotOf(state: ShardState, version: number): Snapshot | undefined {
-    if (this.snapshotsOf !== state) {
-      // A new stage or epoch: a version number may now name other parameters.
-      for (const s of this.snapshots) s.key = '';
-      this.snapshotsOf = state;
-    }
-    const key = `${state.run}/${state.stage}/${version}`;
-    const existing = this.snapshots.find((s) => s.key === key);
-    if (existing) return this.fill(existing, state) ? existing : undefined;
-    if (!state.readable(version)) return undefined;
-    let snap = this.snapshots.find((s) => s.writes === 0 && s.params.length === state.size && !this.isRecent(s, state));
-    if (!snap) {
-      snap = { key, version, params: new Float32Array(state.size), ready: 0, writes: 0 };
-      this.snapshots.push(snap);
-      if (this.snapshots.length > 4) this.snapshots = this.snapshots.filter((s) => s.writes > 0 || s === snap || this.isRecent(s, state));
-    }
-    snap.key = key;
-    snap.version = version;
-    snap.ready = 0;
-    return this.fill(snap, state) ? snap : undefined;
-  }
-
-  /** Copy what the shard has of the snapshot's version beyond what it holds; false if gone. */
-  private fill(snap: Snapshot, state: ShardState): boolean {
-    if (snap.ready === snap.params.length) return true;
-    const r = state.readable(snap.version);
-    if (!r) return false;
-    if (r.ready > snap.ready) {
-      snap.params.set(r.params.subarray(snap.ready, r.ready), snap.ready);
-      snap.ready = r.ready;
-    }
-    return true;
-  }
-
-  /**
    * One Params frame: the prefix and header at once (the body's length is known), then the body
-   * piece by piece as the snapshot fills. If the version goes away mid-body (a late pull of a
-   * step overtaken by the next, which a synchronous run never does), no error frame can follow a
-   * promised body: the connection is closed and the client's task is retried.
+   * piece by piece as the shard makes the version. The pieces are written straight from the
+   * shard's arrays (the live one, or a kept copy), without a copy: each write is registered with
+   * the state, whose next apply waits for it before changing those arrays (ShardState.addReader).
+   * If the version goes away mid-body (a late pull of a step overtaken by the next, which a
+   * synchronous run never does), no error frame can follow a promised body: the connection is
+   * closed and the client's task is retried.
    */
-  private async stream(socket: Socket, state: ShardState, snap: Snapshot, id: unknown, timeoutMs: number): Promise<void> {
-    snap.writes++;
-    let released = false;
-    const release = () => { if (!released) { released = true; snap.writes--; } };
-    const size = snap.params.length;
-    const head = encodeFrameHead(MessageType.Params, { id, version: snap.version }, size * 4);
-    head.forEach((part, i) => socket.write(part, size === 0 && i === head.length - 1 ? () => release() : undefined));
+  private async stream(socket: Socket, state: ShardState, version: number, id: unknown, timeoutMs: number): Promise<void> {
+    const size = state.size;
+    // One registration for the whole body, released when its last byte is handed to the kernel
+    // or the connection is gone (a destroyed socket may never call its write callbacks).
+    const unregister = state.addReader(() => socket.destroy());
+    const release = () => {
+      socket.off('close', release);
+      unregister();
+    };
+    socket.once('close', release);
+    const head = encodeFrameHead(MessageType.Params, { id, version }, size * 4);
+    head.forEach((part, i) => socket.write(part, size === 0 && i === head.length - 1 ? release : undefined));
     let sent = 0;
-    for (;;) {
-      if (socket.destroyed) return release();
-      if (!this.fill(snap, state)) {
+    while (sent < size) {
+      const r = socket.destroyed ? undefined : state.readable(version);
+      if (!r) {
         socket.destroy();
         return release();
       }
-      if (snap.ready > sent) {
-        const last = snap.ready === size;
-        socket.write(Buffer.from(snap.params.buffer, snap.params.byteOffset + sent * 4, (snap.ready - sent) * 4), last ? () => release() : undefined);
-        sent = snap.ready;
+      if (r.ready > sent) {
+        const last = r.ready === size;
+        socket.write(Buffer.from(r.params.buffer, r.params.byteOffset + sent * 4, (r.ready - sent) * 4), last ? release : undefined);
+        sent = r.ready;
       }
       if (sent === size) return;
-      if (!(await state.waitForReadable(snap.version, sent + 1, timeoutMs))) {
-        this.o.log.warn({ shard: this.o.shard, version: snap.version }, 'pull stalled mid-body; closing the connection');
+      if (!(await state.waitForReadable(version, sent + 1, timeoutMs))) {
+        this.o.log.warn({ shard: this.o.shard, version }, 'pull stalled mid-body; closing the connection');
         socket.destroy();
         return release();
       }
     }
-  }
-
-  /** A snapshot of a version that pulls may still ask for (the current one or a kept older one). */
-  private isRecent(snap: Snapshot, state: ShardState): boolean {
-    if (!snap.key.startsWith(`${state.run}/${state.stage}/`)) return false;
-    return state.readable(snap.version) !== undefined;
   }
 
   private send(socket: Socket, type: MessageType, header: Record<string, unknown>, body?: Float32Array, written?: () => void): void {

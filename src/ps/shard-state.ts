@@ -40,6 +40,13 @@ export interface ShardStageState {
  */
 export const APPLY_PIECE = 1 << 20;
 
+/**
+ * How long an apply waits for pull bodies still being written from the arrays it is about to
+ * change before it closes their connections. A reading peer drains a shard's slice in well under
+ * a second; one that stopped reading gets its task retried.
+ */
+export const READER_WAIT_MS = 5000;
+
 /** The first `ready` floats of a version, readable now (ready < size while it is being applied). */
 export interface Readable {
   readonly params: Float32Array;
@@ -63,16 +70,25 @@ export interface AppliedStep {
  */
 export class ShardState {
   private versionNow: number;
-  /** Running sum of the step's contributions, reused step after step (allocated once). */
-  private accBuffer: Float32Array | null = null;
+  /**
+   * Running sum of the step's contributions. The first contribution's own buffer becomes it when
+   * the state owns that buffer (pushBuffer), so the sum starts without a copy.
+   */
   private acc: Float32Array | null = null;
   /** Chunk square sums of the step's complete sum, made by its last fold. */
   private partials: Float64Array | null = null;
   private nextTask = 0;
   private samples = 0;
   private readonly early = new Map<number, { grad: Float32Array; samples: number }>();
-  /** Buffers of folded early contributions, for the next ones (at most T). */
+  /**
+   * Buffers of the shard's size nobody reads any more (folded contributions, an applied step's
+   * sum), for pushBuffer() and early copies: a fresh multi-MB array costs more than the copy
+   * into it (the kernel maps and zeroes every page). At most T + 1 are kept.
+   */
   private readonly spare: Float32Array[] = [];
+  /** Pull bodies being written from the live array or a kept copy; apply waits for them. */
+  private readonly readers = new Set<{ abort: () => void }>();
+  private readersDrained: (() => void) | null = null;
   private readonly seen = new Set<number>();
   private applying: Promise<void> | null = null;
   /** While AdamW runs: the version being made and how many floats of it the live array holds. */
@@ -97,30 +113,78 @@ export class ShardState {
   get size(): number { return this.s.params.length; }
 
   /**
+   * A buffer of the shard's size to receive a push body into and hand over with
+   * push(..., owned = true): the state then keeps it (as the step's sum, or as an early
+   * arrival) instead of copying it, and recycles it once folded.
+   */
+  pushBuffer(): Float32Array {
+    return this.spare.pop() ?? new Float32Array(this.size);
+  }
+
+  /**
    * Accept task `task`'s summed gradient for step `step`. Pushes for an applied step are stale,
    * repeats are duplicates; a push for a step more than `staleness` ahead is a caller bug (the
-   * coordinator never queues one) and throws. `grad` is not kept after the call returns (an early
+   * coordinator never queues one) and throws. Unless `owned` (a pushBuffer() buffer handed over,
+   * which the caller must not touch again), `grad` is not kept after the call returns (an early
    * arrival is copied), so the caller may reuse its buffer.
    */
-  push(step: number, task: number, samples: number, grad: Float32Array): PushStatus {
+  push(step: number, task: number, samples: number, grad: Float32Array, owned = false): PushStatus {
+    const status = this.accept(step, task, samples, grad, owned);
+    if (owned && status !== 'accepted') this.recycle(grad);
+    return status;
+  }
+
+  private accept(step: number, task: number, samples: number, grad: Float32Array, owned: boolean): PushStatus {
     if (step < this.versionNow) return 'stale';
     if (step > this.versionNow + this.s.staleness) throw new RangeError(`push for step ${step} while at version ${this.versionNow} (staleness ${this.s.staleness})`);
     if (!Number.isInteger(task) || task < 0 || task >= this.s.tasksPerStep) throw new RangeError(`task ${task} outside 0..${this.s.tasksPerStep - 1}`);
     if (grad.length !== this.size) throw new RangeError(`gradient of ${grad.length} floats, shard holds ${this.size}`);
+    const keep = () => (owned ? grad : this.copyOf(grad));
     if (step > this.versionNow) {
       let pending = this.future.get(step);
       if (!pending) this.future.set(step, (pending = new Map()));
       if (pending.has(task)) return 'duplicate';
-      pending.set(task, { grad: this.copyOf(grad), samples });
+      pending.set(task, { grad: keep(), samples });
       return 'accepted';
     }
     if (this.seen.has(task)) return 'duplicate';
     this.seen.add(task);
-    if (task === this.nextTask) this.fold(grad, samples);
-    else this.early.set(task, { grad: this.copyOf(grad), samples });
+    if (task === this.nextTask) this.fold(grad, samples, owned);
+    else this.early.set(task, { grad: keep(), samples });
     this.drainInOrder();
     this.maybeApply();
     return 'accepted';
+  }
+
+  private recycle(buffer: Float32Array): void {
+    if (buffer !== this.acc && this.spare.length <= this.s.tasksPerStep) this.spare.push(buffer);
+  }
+
+  /**
+   * Register a pull body being written from an array readable() returned. The next apply (which
+   * overwrites the live array and reuses the oldest kept copy) waits until every reader is
+   * released; after READER_WAIT_MS it calls the stragglers' abort (close their connection)
+   * instead, so a peer that stops reading cannot stall the run. Returns the release function.
+   */
+  addReader(abort: () => void): () => void {
+    const reader = { abort };
+    this.readers.add(reader);
+    return () => {
+      if (this.readers.delete(reader) && this.readers.size === 0) this.readersDrained?.();
+    };
+  }
+
+  private async drainReaders(): Promise<void> {
+    if (this.readers.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.readersDrained = resolve;
+      timer = setTimeout(resolve, READER_WAIT_MS);
+    });
+    clearTimeout(timer);
+    this.readersDrained = null;
+    for (const r of [...this.readers]) r.abort();
+    this.readers.clear();
   }
 
   /**
@@ -215,8 +279,7 @@ export class ShardState {
   private drainInOrder(): void {
     for (let next = this.early.get(this.nextTask); next; next = this.early.get(this.nextTask)) {
       this.early.delete(this.nextTask);
-      this.fold(next.grad, next.samples);
-      if (this.spare.length < this.s.tasksPerStep) this.spare.push(next.grad);
+      this.fold(next.grad, next.samples, true);
     }
   }
 
@@ -231,20 +294,23 @@ export class ShardState {
   }
 
   /**
-   * Add task `nextTask`'s contribution to the running sum (the first one is copied in). The last
-   * one also yields the chunk norms that clipping needs, in the same pass.
+   * Add task `nextTask`'s contribution to the running sum. The first one becomes the sum: the
+   * buffer itself when the state owns it, else a copy. The last one also yields the chunk norms
+   * that clipping needs, in the same pass. An owned buffer is recycled once folded.
    */
-  private fold(grad: Float32Array, samples: number): void {
+  private fold(grad: Float32Array, samples: number, owned: boolean): void {
     const first = this.acc === null;
-    if (first) this.acc = this.accBuffer ??= new Float32Array(this.size);
+    if (first) this.acc = owned ? grad : this.pushBuffer();
     const acc = this.acc!;
     if (this.nextTask === this.s.tasksPerStep - 1 && this.s.optimizer.gradClipNorm > 0) {
+      // acc === grad (an adopted first contribution) reads and writes the same values: the same sums.
       this.partials = foldWithSquareSums(acc, grad, first, this.s.flatStart);
     } else if (first) {
-      acc.set(grad);
+      if (acc !== grad) acc.set(grad);
     } else {
       for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + grad[i]!;
     }
+    if (owned) this.recycle(grad);
     this.samples += samples;
     this.nextTask++;
   }
@@ -267,6 +333,11 @@ export class ShardState {
       scale = mean * clipScale(norm, opt.gradClipNorm);
     }
     const factor = lrFactor(step, opt);
+    // From here the live array is the next version in the making: pulls of the current one are
+    // served from kept copies only. Pull bodies still being written from the arrays about to
+    // change (the live one, the oldest kept copy) finish first: they are sent without a copy.
+    this.making = { version: step + 1, ready: 0 };
+    await this.drainReaders();
     this.remember(step);
     // Tensors whose group multiplier is 0 are frozen: no update, no decay.
     const updates = this.s.slices.flatMap((slice) => {
@@ -281,7 +352,6 @@ export class ShardState {
     // bits do not depend on the piece size. The last piece and the version change happen in
     // one turn: nothing can see the version complete but not current.
     const adamw = fastestAdamW();
-    this.making = { version: step + 1, ready: 0 };
     for (let a = 0; a < this.size; a += APPLY_PIECE) {
       const b = Math.min(this.size, a + APPLY_PIECE);
       for (const { slice, clamp, hyper } of updates) {
@@ -299,7 +369,9 @@ export class ShardState {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.making = null;
+    const sum = this.acc!;
     this.acc = null;
+    this.recycle(sum);
     this.nextTask = 0;
     this.samples = 0;
     this.seen.clear();

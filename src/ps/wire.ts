@@ -114,9 +114,31 @@ export class FrameDecoder {
     this.pool.set(body.length, free);
   }
 
-  push(chunk: Buffer): Frame[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+  /**
+   * Where the socket may write its next bytes itself: the unfilled rest of the body being
+   * received, once its header is in and nothing else is buffered; else null (read into a buffer
+   * of the socket's and push() it). With net.connect's `onread`, a body then reaches its
+   * destination with the kernel's copy alone.
+   */
+  readTarget(): Buffer | null {
+    const p = this.pending;
+    if (!p?.body || this.buffered > 0 || p.filled >= p.bodyLen) return null;
+    return p.body.subarray(p.filled);
+  }
+
+  /** `n` bytes were written by the socket into readTarget()'s buffer: account them. */
+  pushDirect(n: number): Frame[] {
+    const p = this.pending;
+    if (!p?.body || this.buffered > 0 || n > p.bodyLen - p.filled) throw new ProtocolError('fiber.ps.internal', 'bytes written outside the body being received');
+    p.filled += n;
+    return this.push(null);
+  }
+
+  push(chunk: Buffer | null): Frame[] {
+    if (chunk) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
     const frames: Frame[] = [];
     for (;;) {
       if (!this.pending) {
