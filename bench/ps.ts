@@ -20,6 +20,7 @@
  * with glibc's defaults.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { adamwUpdate } from '../src/ps/adamw.js';
@@ -126,6 +127,12 @@ interface Row {
   /** Sync time / the time the bytes moved take at the row's ceiling. */
   vsLoopback: number;
   stepVsLoopback: number;
+  /**
+   * CPU time per timed step (user + system, from /proc/PID/stat, 10 ms ticks) of all shard
+   * processes and of all worker processes: where the time goes, kernel copies included (a V8
+   * profile shows only the JS side).
+   */
+  cpuPerStep: { shardUserMs: number; shardSysMs: number; workerUserMs: number; workerSysMs: number } | null;
   /** torch.distributed gloo at world size = workers, run right after this row; null if skipped. */
   gloo: Gloo | null;
   /** sync / gloo all_reduce; step with AdamW / (gloo all_reduce + torch AdamW). */
@@ -134,6 +141,19 @@ interface Row {
 }
 
 interface Timed { push: number; step: number; pull: number }
+
+/** [user, system] CPU ms of the processes so far; null where /proc is not there. */
+function cpuMs(pids: number[]): [number, number] | null {
+  try {
+    return pids.map((pid) => {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return [Number(f[11]) * 10, Number(f[12]) * 10] as [number, number];
+    }).reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0]);
+  } catch {
+    return null;
+  }
+}
 
 /** One shard process per shard, as `fiber ps` runs; `tuned` = with the malloc settings (the default). */
 function startShard(shard: number, size: number, tasks: number, tuned: boolean): ChildProcess {
@@ -153,6 +173,7 @@ function all<T>(workers: ChildProcess[], msg: object): Promise<T[]> {
 }
 
 async function sync(loop: Loopback, floats: number, S: number, W: number, reps: number, tuned = true): Promise<Omit<Row, 'gloo' | 'syncVsGloo' | 'stepVsGloo'>> {
+  let cpu: [[number, number], [number, number]] | null = null;
   const sizes = Array.from({ length: S }, (_, s) => Math.floor(floats / S) + (s < floats % S ? 1 : 0));
   const shards = sizes.map((size, shard) => startShard(shard, size, W, tuned));
   const workers: ChildProcess[] = [];
@@ -165,13 +186,25 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
     const ceiling = await loop.bestGBs(256 << 20, 3);
     const times: Timed[] = [];
     // Two warm-up steps: the first touches every buffer (page faults), the second settles the JIT.
+    const cpuNow = () => {
+      const sh = cpuMs(shards.map((c) => c.pid!));
+      const wk = cpuMs(workers.map((c) => c.pid!));
+      return sh && wk ? [sh, wk] as [[number, number], [number, number]] : null;
+    };
     for (let v = 0; v < reps + 2; v++) {
+      if (v === 2) cpu = cpuNow();
       const t0 = process.hrtime.bigint();
       const steps = await all<{ pushMs: number; stepMs: number }>(workers, { step: v });
       const step = Number(process.hrtime.bigint() - t0) / 1e6;
       const pulls = await all<{ pullMs: number }>(workers, { pull: v + 1 });
       if (v >= 2) times.push({ push: Math.max(...steps.map((s) => s.pushMs)), step, pull: Math.max(...pulls.map((p) => p.pullMs)) });
     }
+    const cpuEnd = cpuNow();
+    const perStep = (a: number, b: number) => round((b - a) / reps);
+    const cpuPerStep = cpu && cpuEnd ? {
+      shardUserMs: perStep(cpu[0][0], cpuEnd[0][0]), shardSysMs: perStep(cpu[0][1], cpuEnd[0][1]),
+      workerUserMs: perStep(cpu[1][0], cpuEnd[1][0]), workerSysMs: perStep(cpu[1][1], cpuEnd[1][1]),
+    } : null;
     const median = (f: (t: Timed) => number) => times.map(f).sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
     const bytes = W * 2 * floats * 4; // every worker pushes and pulls the whole model
     const idealMs = bytes / (ceiling * 1e9) * 1000;
@@ -183,7 +216,7 @@ async function sync(loop: Loopback, floats: number, S: number, W: number, reps: 
     return {
       floats, shards: S, workers: W, mallocTuned: tuned, loopbackGBs: round(ceiling), pushMs: round(push), pullMs: round(pull), syncMs: round(syncMs),
       stepMs: round(stepMs), perWorkerGBs: round(perWorker), aggregateGBs: round(perWorker * W),
-      vsLoopback: round(syncMs / idealMs), stepVsLoopback: round(stepMs / idealMs),
+      vsLoopback: round(syncMs / idealMs), stepVsLoopback: round(stepMs / idealMs), cpuPerStep,
     };
   } finally {
     // Disconnected, each process exits by itself (writing its CPU profile); killed if it hangs.
@@ -251,6 +284,7 @@ const mb = (floats: number) => `${floats * 4 >= 1e9 ? `${(floats * 4 / 1e9).toFi
 const progress = (r: Row) => {
   rows.push(r);
   process.stderr.write(`${mb(r.floats).padStart(7)}  ${r.shards} shard(s)  ${r.workers} worker(s)${r.mallocTuned ? '' : '  default malloc'}  push ${r.pushMs} + pull ${r.pullMs} = ${r.syncMs} ms (${r.vsLoopback}x loopback at ${r.loopbackGBs} GB/s); step with AdamW ${r.stepMs} ms (${r.stepVsLoopback}x)`
+    + (r.cpuPerStep ? `; CPU per step: shards ${r.cpuPerStep.shardUserMs} user + ${r.cpuPerStep.shardSysMs} sys ms, workers ${r.cpuPerStep.workerUserMs} user + ${r.cpuPerStep.workerSysMs} sys ms` : '')
     + (r.gloo ? `; gloo all_reduce ${r.gloo.allreduceMs} ms (${r.syncVsGloo}x), + AdamW ${r.gloo.allreduceAdamwMs} ms (${r.stepVsGloo}x)` : '') + '\n');
 };
 for (const [floats, S, W, withGloo] of matrix) {

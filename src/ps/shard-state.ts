@@ -31,6 +31,8 @@ export interface ShardStageState {
   readonly slices: readonly TensorSlice[];
   readonly specs: readonly ServerParamSpec[];
   readonly optimizer: OptimizerConfig;
+  /** How long an apply waits for pull bodies being written (READER_WAIT_MS unless set). */
+  readonly readerWaitMs?: number;
 }
 
 /**
@@ -179,7 +181,7 @@ export class ShardState {
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.readersDrained = resolve;
-      timer = setTimeout(resolve, READER_WAIT_MS);
+      timer = setTimeout(resolve, this.s.readerWaitMs ?? READER_WAIT_MS);
     });
     clearTimeout(timer);
     this.readersDrained = null;

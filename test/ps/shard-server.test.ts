@@ -103,14 +103,21 @@ describe('parameter-server shard over real TCP', () => {
 });
 
 describe('ShardState aggregation', () => {
-  const runSteps = (S: number, T: number, order: (t: number[]) => number[]) => {
+  /** `owned`: each push arrives in a buffer of the state's own (as the server receives it). */
+  const runSteps = (S: number, T: number, order: (t: number[]) => number[], owned = false) => {
     const shards = makeShards(S, T);
     const layout = planLayout(specs, S);
     return (async () => {
       for (let step = 0; step < 3; step++) {
         for (const t of order([...Array(T).keys()])) {
           const g = gradFor(step, t, layout.totalElements);
-          shards.forEach((sh, s) => sh.push(step, t, 3, g.subarray(layout.shardStarts[s], layout.shardStarts[s + 1])));
+          shards.forEach((sh, s) => {
+            const slice = g.subarray(layout.shardStarts[s], layout.shardStarts[s + 1]);
+            if (!owned) return sh.push(step, t, 3, slice);
+            const buffer = sh.pushBuffer();
+            buffer.set(slice);
+            sh.push(step, t, 3, buffer, true);
+          });
         }
         await Promise.all(shards.map((sh) => sh.waitForVersion(step + 1, 5000)));
       }
@@ -126,6 +133,7 @@ describe('ShardState aggregation', () => {
     assert.equal(await runSteps(1, 4, (t) => [2, 0, 3, 1].map((i) => t[i]!)), reference, 'shuffled arrival');
     assert.equal(await runSteps(2, 4, (t) => t), reference, '2 shards');
     assert.equal(await runSteps(3, 4, (t) => t.reverse()), reference, '3 shards, reversed');
+    assert.equal(await runSteps(2, 4, (t) => [2, 0, 3, 1].map((i) => t[i]!), true), reference, 'owned buffers, shuffled');
   });
 });
 
@@ -195,10 +203,10 @@ describe('applying in pieces while pulls stream', () => {
   const n = layout.totalElements;
   const bigOpt = { ...opt, gradClipNorm: 0 };
   const init = () => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1e-3));
-  const stateOf = (staleness = 0) => new ShardState({
+  const stateOf = (staleness = 0, readerWaitMs?: number) => new ShardState({
     run: 'r', stage: 'coarse', shard: 0, flatStart: 0, tasksPerStep: 1, staleness, version: 0,
     params: init(), expAvg: new Float32Array(n), expAvgSq: new Float32Array(n),
-    slices: shardSlices(layout, big, 0), specs: big, optimizer: bigOpt,
+    slices: shardSlices(layout, big, 0), specs: big, optimizer: bigOpt, ...(readerWaitMs ? { readerWaitMs } : {}),
   }, localNormExchange(1)(0));
   const grad = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 7e-4));
 
@@ -224,6 +232,23 @@ describe('applying in pieces while pulls stream', () => {
     });
     assert.ok(Buffer.from(state.params.buffer).equals(Buffer.from(p.buffer)), 'same bits as one pass');
     assert.ok(Buffer.from(state.expAvgSq.buffer).equals(Buffer.from(v.buffer)));
+  });
+
+  it('changes no array a pull body is still written from, and closes a reader that stalls', async () => {
+    const state = stateOf(0, 100);
+    let aborted = 0;
+    const release = state.addReader(() => aborted++);
+    state.push(0, 0, 2, grad);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(state.readable(1)!.ready, 0, 'no piece of version 1 while the reader is writing');
+    assert.equal(state.params[1], init()[1], 'the live array is untouched');
+    release();
+    assert.ok(await state.waitForVersion(1, 5000));
+    assert.equal(aborted, 0);
+    state.addReader(() => aborted++); // never released
+    state.push(1, 0, 2, grad);
+    assert.ok(await state.waitForVersion(2, 5000));
+    assert.equal(aborted, 1, 'closed after readerWaitMs, and the run goes on');
   });
 
   it('keeps the old version whole from its kept copy while the next is applied (staleness 1)', async () => {

@@ -56,6 +56,27 @@ describe('FrameDecoder', () => {
     assert.deepEqual(bodyAsFloat32(frames[1]!.body), body.subarray(0, 10));
   });
 
+  it('lets the socket write a body in place (readTarget, pushDirect) once its header is in', () => {
+    const into = Buffer.alloc(16);
+    const d = new FrameDecoder(1 << 20, () => into);
+    const body = Float32Array.of(1, 2, 3, 4);
+    const bytes = Buffer.from(body.buffer);
+    const prefixAndHeader = Buffer.concat(encodeFrameHead(MessageType.Params, { id: 7 }, 16));
+    assert.equal(d.readTarget(), null, 'no header yet');
+    assert.deepEqual(d.push(Buffer.concat([prefixAndHeader, bytes.subarray(0, 4)])), []);
+    const target = d.readTarget()!;
+    assert.equal(target.buffer, into.buffer);
+    assert.equal(target.byteOffset, 4, 'the rest of the body, after what was pushed');
+    bytes.copy(target, 0, 4, 10);
+    assert.deepEqual(d.pushDirect(6), []);
+    bytes.copy(d.readTarget()!, 0, 10);
+    const [frame] = d.pushDirect(6);
+    assert.equal(frame!.body, into);
+    assert.deepEqual([...bodyAsFloat32(frame!.body)], [1, 2, 3, 4]);
+    assert.equal(d.readTarget(), null, 'between frames');
+    assert.throws(() => d.pushDirect(1), ProtocolError);
+  });
+
   it('rejects a bad header as soon as it is in, before its body', () => {
     const head = Buffer.concat(encodeFrameHead(MessageType.Push, { id: 1 }, 1 << 16));
     head.write('[', 16); // the JSON header becomes '["id":1}'
