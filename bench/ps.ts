@@ -2,22 +2,25 @@
  * bench/ps: one synchronous step's communication — every worker pushes its gradient to every
  * shard, the shards aggregate and apply AdamW, every worker pulls the new parameters — for 1M to
  * 250M float parameters, 1 to 8 workers and 1 to 4 shards, over loopback TCP on this machine.
- * Next to it, measured in the same run: memcpy rate and raw loopback TCP rate (the ceilings).
- * Target (issue 5): a sync within 2x of the loopback limit for 64 MB and more.
+ * Next to it, measured in the same run: memcpy rate and raw loopback TCP rate (the ceilings), and
+ * for the target rows torch.distributed gloo all_reduce at world size = workers, alone and with
+ * torch's AdamW (bench/baselines/gloo_allreduce.py; issue 18's targets: sync <= gloo, step with
+ * AdamW <= gloo + AdamW).
  *
- *   npm run bench:ps             # the default matrix (about five minutes on 2 cores)
- *   node dist/bench/ps.js --quick
+ *   npm run bench:ps             # the default matrix
+ *   node dist/bench/ps.js --quick                          # the four target rows with gloo (minutes)
+ *   node dist/bench/ps.js --row 16777216,2,2 [--no-gloo] [--cpu-prof DIR]   # one row, profiled
  *
  * Two figures per row. "sync" is the transport: push (until every shard acked) + pull of an
- * applied version; its GB/s per worker = (push + pull bytes of one worker) / sync time, and the
- * target is judged on it. "step with AdamW" is what a worker waits for in a step: push, then a
- * pull asked at once, which streams out while the shards run AdamW (docs/decisions.md, "What
- * bench/ps's target measures"). Each shard is a process, as `fiber ps` is; the W workers' clients
- * share this process's main thread. On 2 cores they all compete for CPU.
+ * applied version. "step with AdamW" is what a worker waits for in a step: push, then a pull
+ * asked at once, which streams out while the shards run AdamW (docs/decisions.md, "What bench/ps's
+ * target measures"). Each shard is a process, as `fiber ps` is; each worker is a process with its
+ * own connections (bench/ps-worker.ts), as `fiber worker` is. On 2 cores they all compete for CPU,
+ * as gloo's W ranks do; each row also reports the CPU time its processes used per step.
  *
  * Every process runs with src/ops/malloc-tuning.ts's settings, as fiber's services do (this
- * script re-runs itself with them). The last rows are the baseline of the same run: shards
- * with glibc's defaults.
+ * script re-runs itself with them). The full matrix's last rows are the baseline of the same run
+ * for those: shards with glibc's defaults.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
