@@ -16,6 +16,8 @@ import type { WorkerRecord } from '../queue/worker-record.js';
 import { parseJobData } from '../queue/job-data.js';
 import { ComputeClient } from './compute-client.js';
 import type { EvalResult } from '../eval/eval-result.js';
+import { logQueueErrors } from '../queue/log-queue-errors.js';
+import { RepeatLimiter } from '../log/repeat-limiter.js';
 
 export interface TaskWorkerOptions {
   readonly id: string;
@@ -71,7 +73,7 @@ export class TaskWorker {
       connection: this.o.workerRedis, prefix: QUEUE_PREFIX, concurrency: 1,
       lockDuration: this.o.lockDurationMs ?? 30_000, stalledInterval: this.o.stalledIntervalMs ?? 30_000, maxStalledCount: 100,
     });
-    this.worker.on('error', (err) => this.o.log.error({ err: err.message }, 'task worker error'));
+    logQueueErrors(this.worker, new RepeatLimiter(this.o.log, 60_000), 'task worker');
     this.state = 'idle';
     void this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), 2000);
