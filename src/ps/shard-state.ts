@@ -83,9 +83,22 @@ export class ShardState {
   /** The parameters of versions versionNow - s .. versionNow - 1, buffers reused oldest first. */
   private history: Array<{ version: number; params: Float32Array }> = [];
 
+  /** A failed apply is tried again after this long (the norm exchange already waited out its own retries). */
+  static readonly APPLY_RETRY_MS = 1000;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private disposed = false;
+
   constructor(private readonly s: ShardStageState, private readonly exchangeNorms: NormExchange,
-    private readonly onApplied: (a: AppliedStep) => void = () => {}) {
+    private readonly onApplied: (a: AppliedStep) => void = () => {},
+    private readonly onApplyError: (err: Error, step: number) => void = () => {}) {
     this.versionNow = s.version;
+  }
+
+  /** This state is superseded (a new epoch was loaded): a failed apply is not tried again. Idempotent. */
+  dispose(): void {
+    this.disposed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 
   get version(): number { return this.versionNow; }
@@ -183,10 +196,21 @@ export class ShardState {
   }
 
   private maybeApply(): void {
-    if (this.nextTask !== this.s.tasksPerStep || this.applying) return;
-    this.applying = this.apply(this.versionNow).finally(() => {
+    if (this.nextTask !== this.s.tasksPerStep || this.applying || this.retryTimer || this.disposed) return;
+    const step = this.versionNow;
+    this.applying = this.apply(step).then(() => {
       this.applying = null;
       this.maybeApply(); // the next step may have been complete in the buffer already
+    }, (err: unknown) => {
+      // Only the norm exchange can fail, before anything changed: the same apply is tried again
+      // later. Never at once: an apply that fails without waiting would starve the event loop
+      // (a Redis restart mid-exchange once did, and shard 0's coordinator lost its lease).
+      this.applying = null;
+      this.onApplyError(err instanceof Error ? err : new Error(String(err)), step);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.maybeApply();
+      }, ShardState.APPLY_RETRY_MS);
     });
   }
 
@@ -260,10 +284,10 @@ export class ShardState {
     let norm = 0;
     let scale = mean;
     if (opt.gradClipNorm > 0) {
-      // Every step's sum ends with its last fold, which made the partials (clipping is on).
-      const partials = this.partials!;
+      // Every step's sum ends with its last fold, which made the partials (clipping is on). They
+      // are dropped only once exchanged, so a failed exchange can be tried again.
+      norm = globalNorm(await this.exchangeNorms(step, this.partials!)) * mean;
       this.partials = null;
-      norm = globalNorm(await this.exchangeNorms(step, partials)) * mean;
       scale = mean * clipScale(norm, opt.gradClipNorm);
     }
     const factor = lrFactor(step, opt);
