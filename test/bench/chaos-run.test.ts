@@ -16,7 +16,7 @@ import { cocoDevDir } from '../helpers/coco-dev.js';
 const coco = cocoDevDir();
 const SEED = 37;
 
-describe('bench/chaos, short', { skip: coco.skip, timeout: 300_000 }, () => {
+describe('bench/chaos, short', { skip: coco.skip, timeout: 600_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'fiber-chaos-test-'));
   let storage: ChaosStorage | undefined;
   after(async () => {
