@@ -31,6 +31,11 @@ export class S3Store {
       options.responseChecksumValidation = 'WHEN_REQUIRED';
     }
     if (config.credentials) options.credentials = { ...config.credentials };
+    // The SDK warns on stderr, from every process, that its releases after January 2027 need
+    // Node 22. fiber pins its SDK in package-lock.json, so users get no such release from us:
+    // the nine lines only confuse a CLI's output. Raising the SDK means raising engines.node
+    // (docs/notes.md). A user who sets the variable keeps their own choice.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client(options);
   }
 
