@@ -43,7 +43,7 @@ import { startS3Server } from '../test/helpers/s3-server.js';
 type Stage = 'coarse' | 'fine';
 interface Row {
   readonly stage: Stage;
-  readonly path: 'fiber, ranged (indexed)' | 'fiber, whole shards' | 'python PIL, whole shards';
+  readonly path: 'fiber, ranged (indexed)' | 'fiber, ranged, sampleChunk 16' | 'fiber, whole shards' | 'python PIL, whole shards';
   readonly image: string;
   readonly samples: number;
   readonly seconds: number;
@@ -165,20 +165,23 @@ async function main(): Promise<void> {
     ];
     if (packed.coarse) sampleBytes = packed.coarse.bytes / packed.coarse.samples;
     for (const [config, image] of configs) {
-      const plan = { seed: 1, globalBatch: batch, tasksPerStep: 1 };
-      const loader = await TaskDataLoader.open(config, plan, { store: counted.store });
-      await loader.loadTask(1000, 0); // warm-up: sharp's first call, connections
-      const gets0 = counted.ranged();
-      const ranged = await measure(config.stage, 'fiber, ranged (indexed)', image, async () => {
-        let n = 0;
-        for (let v = 0; v < steps; v++) {
-          if (v + 1 < steps) loader.prefetch(v + 1, 0);
-          n += (await loader.loadTask(v, 0)).numSamples;
-        }
-        return n;
-      });
-      rows.push({ ...ranged, getsPerSample: (counted.ranged() - gets0) / (steps * batch) });
-      await loader.close();
+      // The chunked plan only matters where a task has many samples: fiber-base fine has 1.
+      for (const sampleChunk of config.stage === 'coarse' ? [undefined, 16] : [undefined]) {
+        const plan = { seed: 1, globalBatch: batch, tasksPerStep: 1, ...(sampleChunk ? { sampleChunk } : {}) };
+        const loader = await TaskDataLoader.open(config, plan, { store: counted.store });
+        await loader.loadTask(1000, 0); // warm-up: sharp's first call, connections
+        const gets0 = counted.ranged();
+        const ranged = await measure(config.stage, sampleChunk ? 'fiber, ranged, sampleChunk 16' : 'fiber, ranged (indexed)', image, async () => {
+          let n = 0;
+          for (let v = 0; v < steps; v++) {
+            if (v + 1 < steps) loader.prefetch(v + 1, 0);
+            n += (await loader.loadTask(v, 0)).numSamples;
+          }
+          return n;
+        });
+        rows.push({ ...ranged, getsPerSample: (counted.ranged() - gets0) / ranged.samples });
+        await loader.close();
+      }
       // The same shard files for both sides of the comparison, read locally.
       const urls = expandShardUrls(config.datasets[0]?.shards ?? []).slice(0, nShards);
       const files: string[] = [];
@@ -219,7 +222,7 @@ async function main(): Promise<void> {
     const p = rows.find((r) => r.stage === stage && r.path === 'python PIL, whole shards');
     return f && p ? f.samplesPerCoreSecond / p.samplesPerCoreSecond : undefined;
   };
-  const ratios = (['coarse', 'fine'] as const).map((stage) => ({ stage, wholeShards: ratio(stage, 'fiber, whole shards'), ranged: ratio(stage, 'fiber, ranged (indexed)') }));
+  const ratios = (['coarse', 'fine'] as const).map((stage) => ({ stage, wholeShards: ratio(stage, 'fiber, whole shards'), ranged: ratio(stage, 'fiber, ranged (indexed)'), rangedChunked: ratio(stage, 'fiber, ranged, sampleChunk 16') }));
   const result = { node: process.version, batch, steps, shards: nShards, loadAverage: [load0, load1], rows, ratios, planned: scale, stepSeconds, skipped };
   if (process.argv.includes('--json')) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -232,8 +235,8 @@ async function main(): Promise<void> {
   for (const r of rows) {
     process.stdout.write(`| ${r.stage} | ${r.path} | ${r.image} | ${r.samples} | ${f(r.seconds, 2)} | ${f(r.samplesPerSecond)} | ${f(r.cpuSeconds, 2)} | ${f(r.samplesPerCoreSecond)} | ${f(r.getsPerSample, 3)} |\n`);
   }
-  process.stdout.write('\n| stage | fiber ÷ Python per core, whole shards | ranged ÷ Python |\n| --- | --- | --- |\n');
-  for (const r of ratios) process.stdout.write(`| ${r.stage} | ${f(r.wholeShards, 2)} | ${f(r.ranged, 2)} |\n`);
+  process.stdout.write('\n| stage | fiber ÷ Python per core: whole shards | ranged | ranged, sampleChunk 16 |\n| --- | --- | --- | --- |\n');
+  for (const r of ratios) process.stdout.write(`| ${r.stage} | ${f(r.wholeShards, 2)} | ${f(r.ranged, 2)} | ${f(r.rangedChunked, 2)} |\n`);
   process.stdout.write(`\n| plan (4M images, 1000-sample shards, ${Math.round(sampleBytes / 1000)} KB samples) | GETs per sample | GETs per step | S3 GETs/s at ${stepSeconds} s a step |\n| --- | --- | --- | --- |\n`);
   for (const s of scale) process.stdout.write(`| ${s.what} | ${f(s.getsPerSample, 3)} | ${f(s.getsPerStep, 0)} | ${f(s.requestsPerSecond, 0)} |\n`);
   for (const s of skipped) process.stdout.write(`\nPython rows skipped: ${s}\n`);
