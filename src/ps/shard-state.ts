@@ -77,7 +77,7 @@ export class ShardState {
   private applying: Promise<void> | null = null;
   /** While AdamW runs: the version being made and how many floats of it the live array holds. */
   private making: { version: number; ready: number } | null = null;
-  private readonly waiters = new Set<{ ready: () => boolean; resolve: () => void }>();
+  private readonly waiters = new Set<{ ready: () => boolean; resolve: () => void; cancel: () => void }>();
   /** Contributions to steps after the current one (staleness > 0), by step then task. */
   private readonly future = new Map<number, Map<number, { grad: Float32Array; samples: number }>>();
   /** The parameters of versions versionNow - s .. versionNow - 1, buffers reused oldest first. */
@@ -94,12 +94,20 @@ export class ShardState {
     this.versionNow = s.version;
   }
 
-  /** This state is superseded (a new epoch was loaded): a failed apply is not tried again. Idempotent. */
+  /**
+   * This state is superseded (a new epoch was loaded): a failed apply is not tried again, and
+   * every wait on it ends now, unfulfilled, instead of at its timeout (a pull that waited on the
+   * old epoch's version would otherwise hold its worker for up to 10 minutes). Idempotent.
+   */
   dispose(): void {
     this.disposed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    for (const w of [...this.waiters]) w.cancel();
   }
+
+  /** True once {@link dispose} has run. */
+  get superseded(): boolean { return this.disposed; }
 
   get version(): number { return this.versionNow; }
   get run(): string { return this.s.run; }
@@ -179,8 +187,10 @@ export class ShardState {
 
   private waitUntil(ready: () => boolean, timeoutMs: number): Promise<boolean> {
     if (ready()) return Promise.resolve(true);
+    if (this.disposed) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const waiter = { ready, resolve: () => { clearTimeout(timer); this.waiters.delete(waiter); resolve(true); } };
+      const settle = (ok: boolean) => { clearTimeout(timer); this.waiters.delete(waiter); resolve(ok); };
+      const waiter = { ready, resolve: () => settle(true), cancel: () => settle(false) };
       const timer = setTimeout(() => { this.waiters.delete(waiter); resolve(false); }, timeoutMs);
       this.waiters.add(waiter);
     });
