@@ -32,6 +32,8 @@ export interface ChaosConfig {
   readonly maxFaults: number;
   /** The kinds of fault to draw from (default: all). */
   readonly kinds?: readonly FaultKind[];
+  /** checkpoint.everySteps (default 1): what a killed shard's restart redoes at most. */
+  readonly checkpointEvery?: number;
 }
 
 export type FaultKind = 'kill-worker' | 'kill-shard' | 'restart-redis' | 's3-errors';
@@ -132,7 +134,7 @@ export async function trainWithChaos(c: ChaosConfig, storage: ChaosStorage, shar
     for (let i = 0; i < c.workers; i++) services.start(`worker-${i}`, ['worker', '--id', `worker-${i}`]);
     const sets = [
       `data.coarse.shards=${shards}`, `optimizer.coarse.totalSteps=${c.steps}`, `batch.coarse.globalBatch=${GLOBAL_BATCH}`,
-      'batch.coarse.microBatch=2', 'batch.coarse.tasksPerStep=2', `checkpoint.uri=${ckpt}`, 'checkpoint.everySteps=1', 'optimizer.coarse.gradClipNorm=1',
+      'batch.coarse.microBatch=2', 'batch.coarse.tasksPerStep=2', `checkpoint.uri=${ckpt}`, `checkpoint.everySteps=${c.checkpointEvery ?? 1}`, 'optimizer.coarse.gradClipNorm=1',
     ].flatMap((s) => ['--set', s]);
     const t0 = Date.now();
     const sub = await runFiber(['pretrain', '--stage', 'coarse', '--preset', 'fiber-tiny', '--run', name, ...sets], { ...storage.env, FIBER_REDIS_URL: redis.url });

@@ -12,7 +12,8 @@
  *   npm run bench:chaos                 # 100 steps, a fault every 8 s
  *   node dist/bench/chaos.js --quick    # 20 steps, 4 faults
  *   node dist/bench/chaos.js [--steps N] [--workers W] [--every S] [--faults N] [--seed N]
- *     [--storage s3|file] [--kinds kill-worker,kill-shard,restart-redis,s3-errors] [--json]
+ *     [--storage s3|file] [--kinds kill-worker,kill-shard,restart-redis,s3-errors]
+ *     [--checkpoint-every N (default 5 on S3: 60 MB a checkpoint through s3rver; 1 on file)] [--json]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ if (storageKind !== 's3' && storageKind !== 'file') usage(`--storage: expected s
 const root = mkdtempSync(join(tmpdir(), 'fiber-bench-chaos-'));
 const config: ChaosConfig = {
   root, steps: Number(arg('steps', quick ? '20' : '100')), workers: Number(arg('workers', '2')), shards: 2, kinds,
+  checkpointEvery: Number(arg('checkpoint-every', storageKind === 's3' ? '5' : '1')),
   seed: Number(arg('seed', '16')), everySeconds: Number(arg('every', quick ? '6' : '8')), maxFaults: Number(arg('faults', quick ? '4' : '1000')),
 };
 const load0 = loadavg();
