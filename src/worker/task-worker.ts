@@ -121,6 +121,13 @@ export class TaskWorker {
         // The stage is over (or another one runs): this task's step was applied or abandoned.
         return this.result('stale', 0);
       }
+      if (active.epoch !== p.epoch) {
+        // The stage restarted from a checkpoint: the new epoch queued its own tasks for every step
+        // from there. Running this one would pull a version the new epoch reaches only through
+        // the workers, which this task would hold waiting (both workers of a chaos run once did).
+        log.info({ epoch: p.epoch, active: active.epoch }, 'task of a superseded epoch: nothing to do');
+        return this.result('stale', 0);
+      }
       const conn = await this.connect(active);
       await this.compute.ensureStage(`${active.run}/${active.stage}/${active.configHash}`, active.config, active.stage);
       const versionKey = `${active.run}/${active.stage}/${active.configHash}`;
