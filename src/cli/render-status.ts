@@ -19,6 +19,11 @@ export function renderStatus(report: StatusReport, opts: RenderOptions): string 
       lines.push(`        ${w.id.padEnd(24)} ${w.host.padEnd(16)} ${w.backend.padEnd(14)} ${paint(w.state === 'lost' ? 'failed' : w.state === 'busy' ? 'running' : 'queued', w.state.padEnd(9))} ${String(w.tasksDone).padStart(6)}  ${short(w.lastHeartbeat)}${w.task ? `  (${w.task})` : ''}`);
     }
   }
+  if (report.coordinator !== undefined) {
+    const c = report.coordinator;
+    lines.push(c ? `coordinator ${c.host} (pid ${c.pid}, --shards ${c.shards}, lease token ${c.token}) since ${short(c.since)}`
+      : 'coordinator none: no parameter-server shard 0 holds the lease (start `fiber ps --shard 0`)');
+  }
   lines.push(`queues  stages: ${counts(report.queues.stages)}   tasks: ${counts(report.queues.tasks)}`);
   lines.push(`redis   ${report.redis.url} (${report.redis.version})   at ${report.generatedAt}`);
   return lines.join('\n');

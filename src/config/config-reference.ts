@@ -70,6 +70,7 @@ function valueAt(obj: unknown, path: string[]): unknown {
 }
 
 function cell(v: unknown): string {
+  if (v === undefined) return 'unset'; // an optional key the preset leaves out
   const text = typeof v === 'string' ? v : JSON.stringify(v);
   return `\`${(text ?? '').replace(/\|/g, '\\|')}\``;
 }

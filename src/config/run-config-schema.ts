@@ -40,12 +40,14 @@ export const modelSchema = z.strictObject({
 
 const shardsSchema = z.array(z.string().min(1)).describe('Webdataset shard URLs (s3://, file://, http(s)://) with brace expansion, e.g. s3://bucket/cc3m/{000000..000331}.tar');
 const weightsSchema = z.array(positive()).describe('Sampling weight per entry of shards (empty: proportional to size)');
+const sampleChunkSchema = posInt().optional().describe('Neighbouring samples the epoch shuffle keeps together (absent or 1: every sample shuffled on its own). A task of n samples then reads about n / sampleChunk ranged GETs instead of n (fiber-base coarse at 16: 4 GETs per 64-sample task). Changes the data order, so set it before a run starts');
 
 export const coarseDataSchema = z.strictObject({
   shards: shardsSchema,
   weights: weightsSchema,
   maxTextLen: posInt().describe('Tokens per caption including <s> and </s> (reference: 40)'),
   mlmProbability: z.number().gt(0).lt(1).describe('Share of non-special tokens masked for MLM (80% <mask>, 10% random, 10% kept)'),
+  sampleChunk: sampleChunkSchema,
 });
 
 export const fineDataSchema = z.strictObject({
@@ -55,6 +57,7 @@ export const fineDataSchema = z.strictObject({
   maxSize: posInt().describe('Cap on the longer side in pixels (reference 1333); batches pad to their largest image, rounded up to 32'),
   maxTextLen: posInt().describe('Tokens per query (reference: 256)'),
   flipProbability: fraction().describe('Horizontal flip probability; flips boxes and swaps left/right in the caption'),
+  sampleChunk: sampleChunkSchema,
 });
 
 // One key for the whole run, not per stage: the fine stage starts from the coarse weights, whose

@@ -9,6 +9,8 @@ import { RunRegistry } from '../queue/run-registry.js';
 import { parseStageJobEnvelope, type StageJobPayload } from '../queue/stage-job.js';
 import { parseJobData } from '../queue/job-data.js';
 import { openStageQueue } from '../queue/stage-queue.js';
+import { logQueueErrors } from '../queue/log-queue-errors.js';
+import { RepeatLimiter } from '../log/repeat-limiter.js';
 import { promoteWaitingStage } from '../queue/submit-stage.js';
 import { CHECKPOINT_FORMAT, stageDir, stepDirName, type CheckpointFile, type CheckpointManifest } from './checkpoint-layout.js';
 import { joinUrl } from '../storage/url.js';
@@ -94,6 +96,7 @@ export class Coordinator {
   /** For queueing a waiting fine stage when its coarse stage completes. */
   private readonly stageQueue: ReturnType<typeof openStageQueue>;
   private closing: Promise<void> | null = null;
+  private readonly connectionErrors: RepeatLimiter;
   private readonly abort = new AbortController();
   /** The delivery ledger of the stage being run (concurrency 1: one stage at a time). */
   private deliveries: StageDeliveries | null = null;
@@ -103,6 +106,10 @@ export class Coordinator {
     this.evals = new Queue<EvalJobPayload>(TASKS_QUEUE, { connection: o.redis, prefix: QUEUE_PREFIX });
     this.registry = new RunRegistry(o.redis);
     this.stageQueue = openStageQueue(o.redis);
+    this.connectionErrors = new RepeatLimiter(o.log, 60_000);
+    logQueueErrors(this.tasks, this.connectionErrors, 'tasks queue');
+    logQueueErrors(this.evals, this.connectionErrors, 'evals queue');
+    logQueueErrors(this.stageQueue, this.connectionErrors, 'stages queue');
   }
 
   start(): void {
@@ -112,7 +119,7 @@ export class Coordinator {
       lockDuration: 120_000,
     });
     this.worker.on('failed', (job, err) => this.o.log.error({ job: job?.id, err: err.message }, 'stage job failed'));
-    this.worker.on('error', (err) => this.o.log.error({ err: err.message }, 'stage worker error'));
+    logQueueErrors(this.worker, this.connectionErrors, 'stage worker');
   }
 
   close(): Promise<void> {

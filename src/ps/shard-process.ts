@@ -36,6 +36,8 @@ interface Loaded {
   readonly specs: readonly ServerParamSpec[];
   readonly state: ShardState;
   savedStep: number;
+  /** The latest version Redis acknowledged (with the ready mark); null before the first report. */
+  reported: number | null;
 }
 
 /**
@@ -94,6 +96,7 @@ export class ShardProcess {
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const t of this.timers) clearInterval(t);
+      this.loaded?.state.dispose();
       await this.server.close();
       // Only our own record: a deposed shard 0 must not delete the one its successor wrote.
       const key = psKeys.shard(this.o.shard);
@@ -118,6 +121,7 @@ export class ShardProcess {
       const active = await readActiveStage(this.o.redis);
       if (!active) {
         if (this.loaded) this.o.log.info({ run: this.loaded.active.run, stage: this.loaded.active.stage }, 'stage ended; slice released');
+        this.loaded?.state.dispose();
         this.loaded = null;
         this.o.onTick?.();
         return;
@@ -127,6 +131,7 @@ export class ShardProcess {
         await this.loading;
         return;
       }
+      if (this.loaded.reported !== this.loaded.state.version) await this.report();
       await this.maybeSave(this.loaded);
       this.o.onTick?.();
     } catch (err) {
@@ -153,16 +158,33 @@ export class ShardProcess {
       staleness: active.config.batch[active.stage].staleness,
       version: active.startStep, params: t.params, expAvg: t.expAvg, expAvgSq: t.expAvgSq,
       slices: shardSlices(layout, specs, this.o.shard), specs, optimizer: active.config.optimizer[active.stage],
-    }, redisNormExchange(this.o.redis, psKeys.epoch(e), this.o.shard, this.o.numShards), (applied) => {
-      void this.o.redis.hset(psKeys.version(e), String(this.o.shard), String(applied.step + 1)).catch((err: Error) => this.o.log.error({ err: err.message }, 'version report failed'));
+    }, redisNormExchange(this.o.redis, psKeys.epoch(e), this.o.shard, this.o.numShards), () => {
+      void this.report().catch(() => undefined); // the control loop tries again if this fails
+    }, (err, step) => {
+      this.repeats.error(`apply:${e}`, { epoch: e, step, err: err.message, retryMs: ShardState.APPLY_RETRY_MS }, 'applying a step failed; trying again');
     });
-    this.loaded = { active, layout, specs, state, savedStep: active.startStep };
+    this.loaded?.state.dispose();
+    this.loaded = { active, layout, specs, state, savedStep: active.startStep, reported: null };
+    await this.report();
+    this.o.log.info({ run: active.run, stage: active.stage, epoch: e, version: active.startStep, elements: shardSize(layout, this.o.shard), from: active.loadFrom }, 'shard slice loaded');
+  }
+
+  /**
+   * Tell the coordinator that this shard holds the loaded epoch (ready) at its current version.
+   * The control loop calls it again until it succeeds, so a report lost to a Redis restart, or
+   * wiped with Redis's data, is made again instead of leaving the coordinator waiting.
+   */
+  private async report(): Promise<void> {
+    const l = this.loaded;
+    if (!l) return;
+    const e = l.active.epoch;
+    const version = l.state.version;
     await this.o.redis.multi()
-      .hset(psKeys.version(e), String(this.o.shard), String(active.startStep))
-      .hset(psKeys.ready(e), String(this.o.shard), String(active.startStep))
+      .hset(psKeys.version(e), String(this.o.shard), String(version))
+      .hset(psKeys.ready(e), String(this.o.shard), String(l.active.startStep))
       .expire(psKeys.ready(e), 7 * 86400).expire(psKeys.version(e), 7 * 86400)
       .exec();
-    this.o.log.info({ run: active.run, stage: active.stage, epoch: e, version: active.startStep, elements: shardSize(layout, this.o.shard), from: active.loadFrom }, 'shard slice loaded');
+    if (this.loaded === l) l.reported = Math.max(l.reported ?? -1, version);
   }
 
   private async maybeSave(l: Loaded): Promise<void> {

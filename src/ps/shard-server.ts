@@ -133,6 +133,9 @@ export class ShardServer {
       if (state.version > version && !state.paramsAt(version)) return gone();
       // Waits for the first piece of the version only: the rest streams out as AdamW makes it.
       const started = await state.waitForReadable(version, Math.min(1, state.size), timeoutMs);
+      if (!started && state.superseded) {
+        return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.no_stage', message: `shard ${this.o.shard} loaded another epoch of ${state.run}/${state.stage} while this pull of version ${version} waited: retry` });
+      }
       if (!started) return this.send(socket, MessageType.Error, { id, code: 'fiber.ps.timeout', message: `version ${version} not reached in time; shard is at ${state.version}` });
       if (!state.readable(version)) return gone();
       this.stats.pulls++;

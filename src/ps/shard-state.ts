@@ -95,16 +95,37 @@ export class ShardState {
   private applying: Promise<void> | null = null;
   /** While AdamW runs: the version being made and how many floats of it the live array holds. */
   private making: { version: number; ready: number } | null = null;
-  private readonly waiters = new Set<{ ready: () => boolean; resolve: () => void }>();
+  private readonly waiters = new Set<{ ready: () => boolean; resolve: () => void; cancel: () => void }>();
   /** Contributions to steps after the current one (staleness > 0), by step then task. */
   private readonly future = new Map<number, Map<number, { grad: Float32Array; samples: number }>>();
   /** The parameters of versions versionNow - s .. versionNow - 1, buffers reused oldest first. */
   private history: Array<{ version: number; params: Float32Array }> = [];
 
+  /** A failed apply is tried again after this long (the norm exchange already waited out its own retries). */
+  static readonly APPLY_RETRY_MS = 1000;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private disposed = false;
+
   constructor(private readonly s: ShardStageState, private readonly exchangeNorms: NormExchange,
-    private readonly onApplied: (a: AppliedStep) => void = () => {}) {
+    private readonly onApplied: (a: AppliedStep) => void = () => {},
+    private readonly onApplyError: (err: Error, step: number) => void = () => {}) {
     this.versionNow = s.version;
   }
+
+  /**
+   * This state is superseded (a new epoch was loaded): a failed apply is not tried again, and
+   * every wait on it ends now, unfulfilled, instead of at its timeout (a pull that waited on the
+   * old epoch's version would otherwise hold its worker for up to 10 minutes). Idempotent.
+   */
+  dispose(): void {
+    this.disposed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    for (const w of [...this.waiters]) w.cancel();
+  }
+
+  /** True once {@link dispose} has run. */
+  get superseded(): boolean { return this.disposed; }
 
   get version(): number { return this.versionNow; }
   get run(): string { return this.s.run; }
@@ -232,8 +253,10 @@ export class ShardState {
 
   private waitUntil(ready: () => boolean, timeoutMs: number): Promise<boolean> {
     if (ready()) return Promise.resolve(true);
+    if (this.disposed) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const waiter = { ready, resolve: () => { clearTimeout(timer); this.waiters.delete(waiter); resolve(true); } };
+      const settle = (ok: boolean) => { clearTimeout(timer); this.waiters.delete(waiter); resolve(ok); };
+      const waiter = { ready, resolve: () => settle(true), cancel: () => settle(false) };
       const timer = setTimeout(() => { this.waiters.delete(waiter); resolve(false); }, timeoutMs);
       this.waiters.add(waiter);
     });
@@ -249,10 +272,21 @@ export class ShardState {
   }
 
   private maybeApply(): void {
-    if (this.nextTask !== this.s.tasksPerStep || this.applying) return;
-    this.applying = this.apply(this.versionNow).finally(() => {
+    if (this.nextTask !== this.s.tasksPerStep || this.applying || this.retryTimer || this.disposed) return;
+    const step = this.versionNow;
+    this.applying = this.apply(step).then(() => {
       this.applying = null;
       this.maybeApply(); // the next step may have been complete in the buffer already
+    }, (err: unknown) => {
+      // Only the norm exchange can fail, before anything changed: the same apply is tried again
+      // later. Never at once: an apply that fails without waiting would starve the event loop
+      // (a Redis restart mid-exchange once did, and shard 0's coordinator lost its lease).
+      this.applying = null;
+      this.onApplyError(err instanceof Error ? err : new Error(String(err)), step);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.maybeApply();
+      }, ShardState.APPLY_RETRY_MS);
     });
   }
 
@@ -328,10 +362,10 @@ export class ShardState {
     let norm = 0;
     let scale = mean;
     if (opt.gradClipNorm > 0) {
-      // Every step's sum ends with its last fold, which made the partials (clipping is on).
-      const partials = this.partials!;
+      // Every step's sum ends with its last fold, which made the partials (clipping is on). They
+      // are dropped only once exchanged, so a failed exchange can be tried again.
+      norm = globalNorm(await this.exchangeNorms(step, this.partials!)) * mean;
       this.partials = null;
-      norm = globalNorm(await this.exchangeNorms(step, partials)) * mean;
       scale = mean * clipScale(norm, opt.gradClipNorm);
     }
     const factor = lrFactor(step, opt);

@@ -4,28 +4,32 @@ import { STAGE_NAMES } from '../config/index.js';
 import { registeredConfig, type RunRecord, type RunRegistry, type StageRecord, type StageState } from './run-registry.js';
 import type { RunErrorEntry } from './run-errors.js';
 import { goodput, STEP_TIME_CAUSES, type StepTime } from './step-time.js';
-import { STATUS_SCHEMA, type QueueCounts, type RunStatus, type StageStatus, type StatusReport } from './status-report.js';
+import { STATUS_SCHEMA, type CoordinatorStatus, type QueueCounts, type RunStatus, type StageStatus, type StatusReport } from './status-report.js';
 
 export interface StatusSources {
   readonly registry: RunRegistry;
   readonly stageQueue: Queue;
   readonly taskQueue: Queue;
   readonly redis: { readonly url: string; readonly version: string };
+  /** The coordinator lease's holder (src/ps/coordinator-lease.ts readLeaseHolder); the report omits it when absent. */
+  readonly coordinator?: () => Promise<CoordinatorStatus | null>;
 }
 
 /** One consistent-enough snapshot of every run (or one) and the queues, for `fiber status`. */
 export async function collectStatus(src: StatusSources, runName: string | undefined, now: Date): Promise<StatusReport> {
-  const [records, stages, tasks, workers] = await Promise.all([
+  const [records, stages, tasks, workers, coordinator] = await Promise.all([
     (runName ? src.registry.get(runName).then((r) => (r ? [r] : [])) : src.registry.list())
       .then((rs) => Promise.all(rs.map(async (r) => ({ r, errors: await src.registry.lastErrors(r.name) })))),
     counts(src.stageQueue),
     counts(src.taskQueue),
     src.registry.workers(),
+    src.coordinator?.(),
   ]);
   return {
     schema: STATUS_SCHEMA,
     generatedAt: now.toISOString(),
     redis: src.redis,
+    ...(coordinator !== undefined ? { coordinator } : {}),
     queues: { stages, tasks },
     runs: records.map(({ r, errors }) => runStatus(r, errors)),
     workers: workers.map((w) => (now.getTime() - Date.parse(w.lastHeartbeat) > WORKER_LOST_MS && w.state !== 'stopped' ? { ...w, state: 'lost' } : w))

@@ -70,10 +70,23 @@ export interface WorkerStatus {
   readonly lastHeartbeat: string;
 }
 
+/** The parameter-server shard 0 holding the coordinator lease (docs/reliability.md). */
+export interface CoordinatorStatus {
+  readonly host: string;
+  readonly pid: number;
+  /** Its --shards. */
+  readonly shards: number;
+  /** Fencing token: grows with every new holder. */
+  readonly token: number;
+  readonly since: string;
+}
+
 export interface StatusReport {
   readonly schema: typeof STATUS_SCHEMA;
   readonly generatedAt: string;
   readonly redis: { readonly url: string; readonly version: string };
+  /** Who coordinates stages now; null when no shard 0 holds the lease (none is up, or its lease lapsed). Absent where not asked. */
+  readonly coordinator?: CoordinatorStatus | null;
   readonly queues: { readonly stages: QueueCounts; readonly tasks: QueueCounts };
   readonly runs: readonly RunStatus[];
   /** Every worker that has reported, newest heartbeat first. */

@@ -37,13 +37,14 @@ export interface StagePlan {
 export function planStage(config: RunConfig, stage: StageName, numShards = 1): StagePlan {
   const specs = paramSpecs(config.model, stage);
   const batch = config.batch[stage];
+  const sampleChunk = config.data[stage].sampleChunk;
   return {
     stage,
     specs,
     layout: planLayout(specs, numShards),
     data: stageDataConfig(config, stage, 'train'),
     evalData: stageDataConfig(config, stage, 'eval'),
-    samplePlan: { seed: config.seed, globalBatch: batch.globalBatch, tasksPerStep: batch.tasksPerStep },
+    samplePlan: { seed: config.seed, globalBatch: batch.globalBatch, tasksPerStep: batch.tasksPerStep, ...(sampleChunk === undefined ? {} : { sampleChunk }) },
     microBatch: batch.microBatch,
   };
 }

@@ -31,6 +31,11 @@ export class S3Store {
       options.responseChecksumValidation = 'WHEN_REQUIRED';
     }
     if (config.credentials) options.credentials = { ...config.credentials };
+    // The SDK warns on stderr, from every process, that its releases after January 2027 need
+    // Node 22. fiber pins its SDK in package-lock.json, so users get no such release from us:
+    // the nine lines only confuse a CLI's output. Raising the SDK means raising engines.node
+    // (docs/notes.md). A user who sets the variable keeps their own choice.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client(options);
   }
 
@@ -47,7 +52,7 @@ export class S3Store {
     return this.call(bucket, key, range, async () => {
       const Range = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
       const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range }));
-      const bytes = Buffer.from((await res.Body?.transformToByteArray()) ?? new Uint8Array());
+      const bytes = range ? await readBody(res.Body as AsyncIterable<Uint8Array> | undefined, range.length) : asBuffer((await res.Body?.transformToByteArray()) ?? new Uint8Array());
       const total = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1]);
       if (range && total < range.offset + range.length) throw staleIndexError(`s3://${bucket}/${key}`, range);
       if (range && bytes.length !== range.length) {
@@ -163,4 +168,26 @@ function mapError(bucket: string, key: string, err: unknown): unknown {
     return forbiddenError(where, `check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the pod's IAM role) and the policy on bucket "${bucket}"`, err);
   }
   return err;
+}
+
+/** A Buffer over the same memory (Buffer.from(Uint8Array) would copy). */
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/**
+ * A ranged GET's body, copied once, chunk by chunk, into a buffer of the expected size (the SDK's
+ * transformToByteArray concatenates, and wrapping that in a Buffer copied it again: two copies of
+ * every shard byte on the hot path). A longer body is counted, not stored, so the caller sees its
+ * true length and reports it.
+ */
+async function readBody(body: AsyncIterable<Uint8Array> | undefined, expected: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(expected);
+  let n = 0;
+  for await (const chunk of body ?? []) {
+    if (n + chunk.length <= expected) out.set(chunk, n);
+    n += chunk.length;
+  }
+  // Short (clipped at a stale index's end, or cut off): what arrived. Long (Range ignored): an error path, sized for the message.
+  return n <= expected ? out.subarray(0, n) : Buffer.alloc(n);
 }

@@ -16,6 +16,8 @@ import type { WorkerRecord } from '../queue/worker-record.js';
 import { parseJobData } from '../queue/job-data.js';
 import { ComputeClient } from './compute-client.js';
 import type { EvalResult } from '../eval/eval-result.js';
+import { logQueueErrors } from '../queue/log-queue-errors.js';
+import { RepeatLimiter } from '../log/repeat-limiter.js';
 
 export interface TaskWorkerOptions {
   readonly id: string;
@@ -71,7 +73,7 @@ export class TaskWorker {
       connection: this.o.workerRedis, prefix: QUEUE_PREFIX, concurrency: 1,
       lockDuration: this.o.lockDurationMs ?? 30_000, stalledInterval: this.o.stalledIntervalMs ?? 30_000, maxStalledCount: 100,
     });
-    this.worker.on('error', (err) => this.o.log.error({ err: err.message }, 'task worker error'));
+    logQueueErrors(this.worker, new RepeatLimiter(this.o.log, 60_000), 'task worker');
     this.state = 'idle';
     void this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), 2000);
@@ -117,6 +119,13 @@ export class TaskWorker {
       const active = await readActiveStage(this.o.redis);
       if (!active || active.run !== p.run || active.stage !== p.stage) {
         // The stage is over (or another one runs): this task's step was applied or abandoned.
+        return this.result('stale', 0);
+      }
+      if (active.epoch !== p.epoch) {
+        // The stage restarted from a checkpoint: the new epoch queued its own tasks for every step
+        // from there. Running this one would pull a version the new epoch reaches only through
+        // the workers, which this task would hold waiting (both workers of a chaos run once did).
+        log.info({ epoch: p.epoch, active: active.epoch }, 'task of a superseded epoch: nothing to do');
         return this.result('stale', 0);
       }
       const conn = await this.connect(active);

@@ -77,6 +77,7 @@ test('pack coco-dev to S3, verify it clean, then verify a corrupted copy: exit 1
   // Progress goes to stderr as plain lines off a terminal (stdout above stayed pure JSON), ending at the total.
   assert.match(packed.stderr, /^fiber: packing \[#+\] (\d+)\/\1 samples \(100%\)$/m);
   assert.doesNotMatch(packed.stderr, /\r|\x1b\[/, 'no bar redraws off a terminal');
+  assert.doesNotMatch(packed.stderr, /NodeVersionSupportWarning/, 'the pinned AWS SDK\'s Node-version notice stays out of the output');
 
   const clean = await cli(['data', 'verify', result.coarse.pattern]);
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);

@@ -19,6 +19,13 @@ const run = (stages: StageStatus[], state = stages[0]!.state): RunStatus => ({
 });
 
 describe('renderStatus', () => {
+  it('names the coordinator lease holder, or says that none holds it', () => {
+    const holder = { host: 'ps-0-abc', pid: 12, shards: 2, token: 7, since: '2026-01-01T00:00:01.000Z' };
+    assert.match(renderStatus({ ...report([]), coordinator: holder }, { color: false }), /^coordinator ps-0-abc \(pid 12, --shards 2, lease token 7\) since 2026-01-01 00:00:01/m);
+    assert.match(renderStatus({ ...report([]), coordinator: null }, { color: false }), /^coordinator none: no parameter-server shard 0 holds the lease/m);
+    assert.doesNotMatch(renderStatus(report([]), { color: false }), /coordinator/);
+  });
+
   it('renders a run in every stage state', () => {
     for (const state of STAGE_STATES) {
       const text = renderStatus(report([run([stage({ state })])]), { color: false });

@@ -22,6 +22,8 @@ export interface FaultRule {
 export interface S3FaultProxy {
   /** Pass as the S3 endpoint instead of the server's. */
   readonly endpoint: string;
+  /** The server behind it: for reads that must not be faulted (a post-mortem, an audit). */
+  readonly target: string;
   /** Every request seen, in order: `PUT /bucket/key`. */
   readonly requests: string[];
   /** Add rules; the first matching rule with hits left applies to a request. */
@@ -82,6 +84,7 @@ export async function startS3FaultProxy(targetEndpoint: string): Promise<S3Fault
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    target: targetEndpoint,
     requests,
     inject: (...more) => { rules.push(...more.map((r) => ({ ...r }))); },
     reset: () => { rules = []; requests.length = 0; },

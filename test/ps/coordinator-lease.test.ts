@@ -6,6 +6,7 @@ import { CoordinatorLease, LeaseLostError, readLeaseHolder } from '../../src/ps/
 import { takeCoordinatorLease } from '../../src/ps/coordinator-standby.js';
 import { isFiberError } from '../../src/errors/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { runFiber } from '../helpers/cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,6 +29,17 @@ describe('coordinator lease (real redis-server)', () => {
     assert.equal(rb.holder.shards, 1);
     assert.equal(rb.holder.token, a.token);
     assert.equal(b.token, null);
+  });
+
+  it('`fiber status` names the holder, and says so when nobody holds the lease', async () => {
+    const none = JSON.parse((await runFiber(['status', '--json'], { FIBER_REDIS_URL: redis.url })).stdout) as { coordinator: unknown };
+    assert.equal(none.coordinator, null);
+    const a = new CoordinatorLease(redis.client, { host: 'ps-0-pod', pid: 4242, shards: 3, ttlMs: 30_000 });
+    await a.tryAcquire();
+    const json = JSON.parse((await runFiber(['status', '--json'], { FIBER_REDIS_URL: redis.url })).stdout) as { coordinator: Record<string, unknown> };
+    assert.deepEqual({ ...json.coordinator, since: undefined }, { host: 'ps-0-pod', pid: 4242, shards: 3, token: a.token, since: undefined });
+    const text = (await runFiber(['status'], { FIBER_REDIS_URL: redis.url, NO_COLOR: '1' })).stdout;
+    assert.match(text, new RegExp(`coordinator ps-0-pod \\(pid 4242, --shards 3, lease token ${String(a.token)}\\)`));
   });
 
   it('expires without renewal, and a takeover gets a larger token', async () => {

@@ -100,6 +100,19 @@ describe('parameter-server shard over real TCP', () => {
     assert.equal((await c.pull('r', 'coarse', 1, 1000)).length, state.size, 'still serving');
     await c.close();
   });
+
+  it('a pull waiting on an epoch that the shard replaces is answered at once, to be retried', async () => {
+    const c = await ShardClient.connect({ shard: 0, host: '127.0.0.1', port }, TOKEN);
+    const old = state;
+    const waiting = c.pull('r', 'coarse', old.version + 1, 60_000); // no push comes: it would wait a minute
+    await new Promise((r) => setTimeout(r, 100));
+    [state] = makeShards(1, 2) as [ShardState];
+    const t0 = Date.now();
+    old.dispose();
+    await assert.rejects(waiting, (err: Error & { code?: string }) => err.code === 'fiber.ps.no_stage' && /loaded another epoch .* retry/.test(err.message));
+    assert.ok(Date.now() - t0 < 5000, 'answered when the old state was superseded, not at the pull timeout');
+    await c.close();
+  });
 });
 
 describe('ShardState aggregation', () => {

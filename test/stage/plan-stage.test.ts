@@ -29,3 +29,9 @@ test('planStage: the sample plan and micro-batch are the run config\'s batch sec
   assert.ok(plan.data.mlm !== null && plan.evalData.mlm === null, 'training masks, eval reads clean text');
   assert.equal(plan.evalData.datasets.length, 0);
 });
+
+test('planStage: data.<stage>.sampleChunk reaches the sample plan only when set (unset keeps the plan as it was)', () => {
+  const chunked = resolveRunConfig({ preset: 'fiber-tiny', sets: ['data.fine.shards=[s3://b/f.tar]', 'data.fine.sampleChunk=4'] });
+  assert.equal(planStage(chunked, 'fine').samplePlan.sampleChunk, 4);
+  assert.equal('sampleChunk' in planStage(chunked, 'coarse').samplePlan, false);
+});

@@ -7,6 +7,7 @@ import { startDashboardServer } from '../../report/dashboard-server.js';
 import { collectDashboardView } from '../../report/dashboard-view.js';
 import type { CliContext } from '../context.js';
 import { untilSignal } from '../signals.js';
+import { readLeaseHolder } from '../../ps/coordinator-lease.js';
 
 export interface DashboardOptions {
   readonly port: number;
@@ -22,7 +23,7 @@ export async function dashboard(opts: DashboardOptions, ctx: CliContext): Promis
   const { redis, check } = await connectRedis({ url, ...(password ? { password } : {}), connectTimeoutMs: 5000, reconnect: true }, ctx.log);
   const stageQueue = openStageQueue(redis, true);
   const taskQueue = openTaskQueue(redis, true);
-  const sources: StatusSources = { registry: new RunRegistry(redis), stageQueue, taskQueue, redis: { url: redactUrl(url), version: check.version } };
+  const sources: StatusSources = { registry: new RunRegistry(redis), stageQueue, taskQueue, redis: { url: redactUrl(url), version: check.version }, coordinator: () => readLeaseHolder(redis) };
   try {
     const server = await startDashboardServer({
       host: opts.host, port: opts.port, refreshMs: opts.interval * 1000, log: ctx.log,

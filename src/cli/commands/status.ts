@@ -8,6 +8,7 @@ import { connectForCommand, type CliContext } from '../context.js';
 import { printJson } from '../output.js';
 import { renderStatus } from '../render-status.js';
 import { colorEnabled, isInteractive } from '../terminal.js';
+import { readLeaseHolder } from '../../ps/coordinator-lease.js';
 
 export interface StatusOptions {
   readonly json?: boolean;
@@ -20,7 +21,7 @@ export async function status(run: string | undefined, opts: StatusOptions, ctx: 
   const conn = await connectForCommand(ctx, opts.redisUrl);
   const stageQueue = openStageQueue(conn.redis, true);
   const taskQueue = openTaskQueue(conn.redis, true);
-  const sources: StatusSources = { registry: new RunRegistry(conn.redis), stageQueue, taskQueue, redis: { url: conn.url, version: conn.check.version } };
+  const sources: StatusSources = { registry: new RunRegistry(conn.redis), stageQueue, taskQueue, redis: { url: conn.url, version: conn.check.version }, coordinator: () => readLeaseHolder(conn.redis) };
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);

@@ -2,10 +2,16 @@ import type { BadSampleReason } from '../bad-sample.js';
 import { MLM_IGNORE, type CoarseBatch, type FineBatch } from './batch.js';
 import type { DataStageConfig } from './data-stage-config.js';
 import { positiveMap } from './grounding-targets.js';
+import { writeNormalizedChw, type TransformedImage } from './image-transform.js';
 import { maskTokens } from './mlm-mask.js';
 import type { PreparedSample } from './prepare-sample.js';
 import { createRng, hashInts } from './rng.js';
 import type { TextTokenizer } from './text-tokenizer.js';
+
+/** One image into its batch slot at `offset`: CHW planes of `planeHeight` rows of `rowStride`. */
+function writeImage(img: TransformedImage, out: Float32Array, offset: number, rowStride: number, planeHeight: number): void {
+  writeNormalizedChw(img.rgb, img.width, img.height, img.channels, img.normalization, out, offset, rowStride, planeHeight);
+}
 
 /** Fills [B, L] id and mask rows, padding with `<pad>` / 0. */
 function textRows(samples: readonly PreparedSample[], L: number, padId: number): { inputIds: Int32Array; attentionMask: Int32Array } {
@@ -31,7 +37,7 @@ export function collateCoarse(samples: readonly PreparedSample[], config: DataSt
   const L = config.maxTextLen;
   const plane = 3 * S * S;
   const pixelValues = new Float32Array(B * plane); // [B, 3, S, S]
-  samples.forEach((s, b) => pixelValues.set(s.image.pixels, b * plane));
+  samples.forEach((s, b) => writeImage(s.image, pixelValues, b * plane, S, S));
   const { inputIds, attentionMask } = textRows(samples, L, tokenizer.padId);
   const mlmInputIds = Int32Array.from(inputIds);
   const mlmLabels = new Int32Array(B * L).fill(MLM_IGNORE);
@@ -71,11 +77,11 @@ export function collateFine(samples: readonly PreparedSample[], config: DataStag
   const boxMask = new Int32Array(B * M);
   const positive = new Float32Array(B * M * L);
   samples.forEach((s, b) => {
-    const { width: w, height: h, pixels } = s.image;
+    const { width: w, height: h } = s.image;
     if (h > H || w > W) throw new RangeError(`image ${s.key} (${w}x${h}) does not fit fine.padTo ${W}x${H}`);
     imageSizes[b * 2] = h;
     imageSizes[b * 2 + 1] = w;
-    for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) pixelValues.set(pixels.subarray((c * h + y) * w, (c * h + y + 1) * w), ((b * 3 + c) * H + y) * W);
+    writeImage(s.image, pixelValues, b * 3 * H * W, W, H);
     const k = kept[b] as { map: Float32Array; rows: number[] };
     k.rows.forEach((m, i) => {
       boxes.set(s.boxes[m] as readonly number[], (b * M + i) * 4);

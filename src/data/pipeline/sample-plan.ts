@@ -26,6 +26,13 @@ export interface SamplePlanConfig {
   readonly globalBatch: number;
   /** Gradient tasks per step (slots 0..T-1). Fixed for a run; independent of the number of workers. */
   readonly tasksPerStep: number;
+  /**
+   * Consecutive items of the epoch sequence that stay together (c): the epoch shuffles chunks of
+   * c neighbouring samples (and the order inside each chunk) instead of single samples, so a task
+   * of n samples touches about n / c places in the shards and reads them in that many ranged GETs.
+   * 1 (the default) is the plain per-sample shuffle. @defaultValue 1
+   */
+  readonly sampleChunk?: number;
 }
 
 /** One planned read. */
@@ -67,7 +74,7 @@ export function planTask(sizes: readonly number[], weights: readonly number[] | 
   for (let position = start; position < end; position++) {
     const p = step * config.globalBatch + position;
     const epoch = Math.floor(p / E);
-    const item = permute(p - epoch * E, E, hashInts(config.seed, epoch));
+    const item = epochItem(p - epoch * E, E, config.sampleChunk ?? 1, config.seed, epoch);
     out.push({ ...itemToSample(item, counts, sizes, config.seed, epoch), epoch, position });
   }
   return out;
@@ -76,6 +83,21 @@ export function planTask(sizes: readonly number[], weights: readonly number[] | 
 /** The epoch in which step `step` starts. */
 export function epochOfStep(totalEpochItems: number, config: SamplePlanConfig, step: number): number {
   return Math.floor((step * config.globalBatch) / totalEpochItems);
+}
+
+/**
+ * The item at rank j of epoch `epoch`. With c = 1, perm_e(j). With c > 1 the first
+ * (K-1)c ranks, K = ceil(E/c), are K-1 full chunks in permuted order, each chunk's c items
+ * permuted among themselves; the last E - (K-1)c ranks are the short tail chunk, shuffled inside
+ * (it always ends the epoch, so chunk boundaries need no prefix sums). A bijection on [0, E).
+ */
+function epochItem(j: number, E: number, c: number, seed: number, epoch: number): number {
+  if (c <= 1) return permute(j, E, hashInts(seed, epoch));
+  const full = Math.ceil(E / c) - 1;
+  const q = Math.floor(j / c);
+  if (q >= full) return full * c + permute(j - full * c, E - full * c, hashInts(seed, epoch, 0xc4, full));
+  const chunk = permute(q, full, hashInts(seed, epoch));
+  return chunk * c + permute(j - q * c, c, hashInts(seed, epoch, 0xc4, chunk));
 }
 
 function itemToSample(item: number, counts: readonly number[], sizes: readonly number[], seed: number, epoch: number): { dataset: number; sample: number } {
@@ -100,6 +122,7 @@ function validate(c: SamplePlanConfig): void {
   if (!Number.isSafeInteger(c.tasksPerStep) || c.tasksPerStep < 1 || c.tasksPerStep > c.globalBatch) {
     throw new RangeError(`tasksPerStep must be an integer in 1..globalBatch (${c.globalBatch}), got ${c.tasksPerStep}`);
   }
+  if (c.sampleChunk !== undefined && (!Number.isSafeInteger(c.sampleChunk) || c.sampleChunk < 1)) throw new RangeError(`sampleChunk must be an integer >= 1, got ${c.sampleChunk}`);
 }
 
 /**

@@ -65,3 +65,27 @@ test('bad plan configs are usage errors naming the field', () => {
   assert.throws(() => planTask([10], undefined, { seed: 0, globalBatch: 4, tasksPerStep: 5 }, 0, 0), RangeError);
   assert.throws(() => planTask([0], undefined, { seed: 0, globalBatch: 4, tasksPerStep: 1 }, 0, 0), { field: 'data.shards' });
 });
+
+test('sampleChunk keeps exactly-once per epoch and gives each task runs of neighbouring samples', () => {
+  for (const c of [4, 16, 200]) {
+    const config = { seed: 9, globalBatch: 32, tasksPerStep: 2, sampleChunk: c };
+    const reads = readSteps([37, 60], config, 0, 10);
+    for (const epoch of [0, 1]) {
+      const ids = reads.filter((r) => r.epoch === epoch).map((r) => `${r.dataset}:${r.sample}`);
+      assert.equal(new Set(ids).size, 97, `c=${c} epoch ${epoch}: every item once`);
+      assert.equal(ids.length, 97);
+    }
+  }
+  const sizes = [10_000];
+  const config = { seed: 3, globalBatch: 4096, tasksPerStep: 64, sampleChunk: 16 };
+  for (const slot of [0, 17, 63]) {
+    const task = planTask(sizes, undefined, config, 5, slot).map((r) => r.sample);
+    const chunks = new Set(task.map((s) => Math.floor(s / 16)));
+    assert.equal(task.length, 64);
+    assert.ok(chunks.size <= 5, `slot ${slot}: 64 samples from ${chunks.size} chunks of 16`);
+  }
+  // 1 is the plain shuffle, bit for bit (runs that never set it keep their data order).
+  const plain = { seed: 3, globalBatch: 64, tasksPerStep: 4 };
+  assert.deepEqual(readSteps([500], { ...plain, sampleChunk: 1 }, 0, 3), readSteps([500], plain, 0, 3));
+  assert.throws(() => planTask([10], undefined, { ...plain, sampleChunk: 0 }, 0, 0), RangeError);
+});

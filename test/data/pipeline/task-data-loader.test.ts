@@ -242,6 +242,34 @@ test('damage inside a coalesced range but outside the task (another task\'s samp
   }
 });
 
+test('sampleChunk: each task of 8 reads its samples in one ranged GET per shard from S3; the plain shuffle needs more', { skip }, async () => {
+  // Counted at the store: every ranged read is one GET to s3rver (index loads are whole reads).
+  let gets = 0;
+  const counting: ObjectStore = { ...store, read: (url, range) => ((range ? gets++ : 0), store.read(url, range)) };
+  // Gap 0: only samples that touch coalesce, so the count shows the plan's locality alone.
+  const config = dataStageConfig('coarse', [{ shards: packed.coarse?.pattern as string }], { imageSize: 32, read: { concurrency: 8, coalesceGapBytes: 0, maxRangeBytes: 64 << 20, decodeConcurrency: 4 } });
+  const perSample = async (sampleChunk?: number): Promise<number> => {
+    const loader = await TaskDataLoader.open(config, { seed: 5, globalBatch: 16, tasksPerStep: 2, ...(sampleChunk ? { sampleChunk } : {}) }, { store: counting });
+    try {
+      gets = 0;
+      let samples = 0;
+      for (let v = 0; v < 2; v++) {
+        for (let t = 0; t < 2; t++) {
+          const b = await loader.loadTask(v, t);
+          assert.equal(b.numSamples, 8);
+          samples += b.numSamples;
+        }
+      }
+      return gets / samples;
+    } finally {
+      await loader.close();
+    }
+  };
+  // Shards hold 16, chunks of 8 start at multiples of 8: a chunk never straddles two shards.
+  assert.equal(await perSample(8), 1 / 8, 'one GET per task');
+  assert.ok((await perSample()) > 0.5, 'the plain shuffle reads most samples on their own');
+});
+
 test('microBatches splits a task for gradient accumulation without changing a bit', { skip }, async () => {
   const config = dataStageConfig('coarse', [{ shards: packed.coarse?.pattern as string }], { imageSize: 32 });
   const loader = await TaskDataLoader.open(config, { seed: 2, globalBatch: 14, tasksPerStep: 2 }, { store });
