@@ -131,8 +131,8 @@ interface Row {
   vsLoopback: number;
   stepVsLoopback: number;
   /**
-   * CPU time per timed step (user + system, from /proc/PID/stat, 10 ms ticks) of all shard
-   * processes and of all worker processes: where the time goes, kernel copies included (a V8
+   * CPU time per timed iteration (the step and the pull of the ready version; user + system,
+   * from /proc/PID/stat, 10 ms ticks) of all shard processes and of all worker processes: where the time goes, kernel copies included (a V8
    * profile shows only the JS side).
    */
   cpuPerStep: { shardUserMs: number; shardSysMs: number; workerUserMs: number; workerSysMs: number } | null;
