@@ -411,9 +411,13 @@ def main():
     ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--tf32', action='store_true', help='CUDA: TF32 matmuls (the reference\'s fp32 on A100 with torch <= 1.11); default strict fp32')
     ap.add_argument('--list-params', action='store_true')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if torch.cuda.is_available():
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
     torch.manual_seed(0)
     dev = torch.device(a.device)
     if a.spec:
@@ -458,7 +462,7 @@ def main():
         blas = []
     out = {
         'torch': torch.__version__, 'device': str(dev) if dev.type != 'cuda' else torch.cuda.get_device_name(dev),
-        'threads': torch.get_num_threads(), 'blas': blas,
+        'threads': torch.get_num_threads(), 'blas': blas, 'tf32': a.tf32 and dev.type == 'cuda',
         'batch': b, 'length': l, 'imageSize': s, 'loss': loss, 'stepSeconds': times,
         'params': sum(math.prod(sh) for _, sh, _ in specs),
         'trainableParams': sum(math.prod(sh) for _, sh, t in specs if t),
