@@ -24,7 +24,7 @@ export type FromCompute =
     readonly computeMs: number;
     /** Of computeMs, the time spent waiting for the data loader's next micro-batch. */
     readonly dataMs: number;
-    /** The task's `params` buffer, copied into the model and handed back for the next pull. */
+    /** The task's `params` buffer, copied into the model and handed back for the next pull (null on the cpu backend, whose tensors keep it). */
     readonly spentParams: Float32Array | null;
   }
   | { readonly type: 'error'; readonly id: number | null; readonly message: string; readonly code: string; readonly usage: boolean };

@@ -125,5 +125,8 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
   // Fault injection for tests and drills: hold this thread like a long synchronous kernel would.
   const busyMs = Number(process.env.FIBER_FAULT_COMPUTE_BUSY_MS ?? 0);
   for (const until = performance.now() + busyMs; performance.now() < until;) { /* spin */ }
-  return { type: 'result', id: msg.id, grad, samples, lossSums, skipped, computeMs: performance.now() - t0, dataMs, spentParams: msg.params };
+  // The cpu backend's tf.tensor keeps a reference to the array it is given, so there the model
+  // still reads this buffer: it is handed back only where tensors copy (wasm's heap, libtensorflow).
+  const spentParams = backend.name === 'cpu' ? null : msg.params;
+  return { type: 'result', id: msg.id, grad, samples, lossSums, skipped, computeMs: performance.now() - t0, dataMs, spentParams };
 }
