@@ -12,10 +12,11 @@ import * as tf from '@tensorflow/tfjs';
  * Only inside `withWeightTransposes` (lossAndGrads); elsewhere every call transposes afresh, as
  * before. Entries are keyed by the weight's data buffer, which clones share (the block-level
  * identity copies) and which a new value replaces (Variable.assign), so a stale entry is never hit.
- * A byte budget keeps fiber-base's step inside the 4 GiB wasm heap; past it weights are
- * transposed per use as before (same values either way).
+ * A byte budget keeps fiber-base's step (3.7 GB) inside the 4 GiB wasm heap; past it weights are
+ * transposed per use as before (same values either way). fiber-tiny's and fiber-small's
+ * multiply-used weights fit it.
  */
-const BUDGET_BYTES = 256 * 2 ** 20;
+const BUDGET_BYTES = 128 * 2 ** 20;
 
 interface Scope {
   readonly byData: Map<object, tf.Tensor>;
