@@ -8,8 +8,17 @@
  * matmul helpers) and MFU against the same backend's 2-D matmul rate measured in this run.
  * Each row runs in a process of its own, so its memory is its own and a row that runs out of
  * memory (wasm aborts) is reported as such instead of ending the run.
+ *
+ * Baseline in the same run (issue 18): `--vs-torch` compares the coarse step (loss + gradients, no
+ * optimizer) with the same model, batch and masked positions in PyTorch float32, one thread each
+ * (bench/baselines/fiber_torch.py), in interleaved rounds (fiber, torch, fiber, torch, ...):
+ *   node dist/bench/model.js --vs-torch [--presets fiber-tiny,fiber-small] [--rounds 2] [--steps 2]
+ * Debian's python3-torch is installed when missing (as root); if it cannot be, the rows say so.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_NAMES, chooseBackend, type BackendName } from '../src/model/backend.js';
@@ -19,6 +28,7 @@ import type { CoarseBatch, FineBatch } from '../src/model/batch.js';
 import { FiberModel } from '../src/model/fiber-model.js';
 import { lossAndGrads } from '../src/model/loss-and-grads.js';
 import { MODEL_PRESETS, type FiberModelConfig, type ModelPresetName } from '../src/model/model-config.js';
+import { numel, paramSpecs } from '../src/model/param-spec.js';
 import { flopCounter } from '../src/model/ops/flop-counter.js';
 import type { RecomputeMode } from '../src/model/ops/block-call.js';
 import type { Stage } from '../src/model/param-spec.js';
@@ -143,6 +153,7 @@ async function runRow(spec: string, steps: number): Promise<void> {
 async function main(): Promise<void> {
   const row = arg('row', '');
   if (row) return runRow(row, Number(arg('steps', '1')));
+  if (process.argv.includes('--vs-torch')) return vsTorch();
   const presets = arg('presets', 'fiber-tiny,fiber-small').split(',') as ModelPresetName[];
   const backends = arg('backends', BACKEND_NAMES.join(',')).split(',') as BackendName[];
   const recomputes = arg('recompute', 'none,blocks').split(',') as RecomputeMode[];
@@ -183,6 +194,102 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${lines.map((l) => l.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n')}\n`);
   for (const f of failed) process.stdout.write(`failed ${f.backend} ${f.preset} ${f.stage} recompute=${f.recompute}: ${f.error}\n`);
   for (const s of skipped) process.stdout.write(`skipped ${s}\n`);
+}
+
+const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/baselines/fiber_torch.py', import.meta.url));
+
+/**
+ * A Python with torch: `python3` on PATH, else Debian's /usr/bin/python3 (a pyenv python3 on PATH
+ * does not see Debian's dist-packages); installs python3-torch with apt when root and it is missing.
+ * Returns the interpreter, or why there is none.
+ */
+function torchPython(): { python?: string; torch?: string; why?: string } {
+  const probe = (py: string) => spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  const apt = (pkg: string) => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const root = process.getuid?.() === 0;
+  // libtorch only Recommends OpenBLAS: without it (--no-install-recommends) torch runs on the
+  // reference BLAS, ~20x slower, which would make a baseline nobody would choose.
+  if (root && !existsSync(OPENBLAS_DIR)) {
+    process.stderr.write('installing libopenblas0-pthread (apt-get)...\n');
+    apt('libopenblas0-pthread');
+  }
+  for (const py of ['python3', '/usr/bin/python3']) {
+    const r = probe(py);
+    if (r.status === 0) return { python: py, torch: r.stdout.trim() };
+  }
+  if (!root) return { why: 'no python3 with torch, and not root to apt-get install python3-torch' };
+  process.stderr.write('installing python3-torch (apt-get)...\n');
+  const res = apt('python3-torch');
+  const r = probe('/usr/bin/python3');
+  if (r.status === 0) return { python: '/usr/bin/python3', torch: r.stdout.trim() };
+  return { why: `apt-get install python3-torch failed (exit ${res.status}): ${(res.stderr || res.stdout).trim().split('\n').pop()}` };
+}
+
+/** Debian's OpenBLAS (libopenblas0-pthread) provides its own libblas.so.3 here. */
+const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+
+/** One thread in every pool torch might use; OpenBLAS's libblas.so.3 first when it is installed. */
+function torchEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  if (existsSync(OPENBLAS_DIR)) env.LD_LIBRARY_PATH = [OPENBLAS_DIR, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  return env;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface TorchOut { torch: string; threads: number; blas: string[]; stepSeconds: number[]; params: number; gradBytes: number; loss: number }
+
+/** Coarse step, fiber (wasm) vs PyTorch (CPU, 1 thread), interleaved rounds per preset. */
+async function vsTorch(): Promise<void> {
+  const presets = arg('presets', 'fiber-tiny,fiber-small').split(',') as ModelPresetName[];
+  const rounds = Number(arg('rounds', '2'));
+  const steps = Number(arg('steps', '2'));
+  const py = torchPython();
+  const dir = mkdtempSync(join(tmpdir(), 'fiber-bench-model-'));
+  const out: unknown[] = [];
+  const lines: string[] = ['| preset | B | L | round | load avg (1 min) | fiber s/step | torch s/step | fiber ÷ torch |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  try {
+    for (const preset of presets) {
+      const cfg = MODEL_PRESETS[preset];
+      const { b, l } = SHAPES[preset]!;
+      const batch = coarseBatch(cfg, b, l);
+      const specPath = join(dir, `${preset}.json`);
+      writeFileSync(specPath, JSON.stringify({ config: cfg, batch: b, length: l, inputIds: [...batch.inputIds], attentionMask: [...batch.attentionMask], mlmInputIds: [...batch.mlmInputIds], mlmLabels: [...batch.mlmLabels] }));
+      const fiberParams = paramSpecs(cfg, 'coarse').reduce((a, s) => a + numel(s.shape), 0);
+      const rows: { round: number; load: number; fiber: number; torch: number | null; ratio: number | null }[] = [];
+      let torchInfo: Omit<TorchOut, 'stepSeconds' | 'loss'> | undefined;
+      let torchError = py.why;
+      for (let r = 1; r <= rounds; r++) {
+        const load = loadavg()[0]!;
+        const f = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--row', `wasm:${preset}:coarse:none`, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+        const fl = f.stdout.trim().split('\n').pop() ?? '';
+        if (f.status !== 0 || !fl.startsWith('{')) throw new Error(`fiber ${preset} failed: ${firstError(f.stderr, f.status, f.signal)}`);
+        const fiberStep = (JSON.parse(fl) as Row).stepSeconds;
+        let torchStep: number | null = null;
+        if (py.python && !torchError) {
+          const t = spawnSync(py.python, [TORCH_SCRIPT, '--spec', specPath, '--steps', String(steps), '--threads', '1'], { encoding: 'utf8', maxBuffer: 16 << 20, env: torchEnv() });
+          const tl = t.stdout.trim().split('\n').pop() ?? '';
+          if (t.status === 0 && tl.startsWith('{')) {
+            const o = JSON.parse(tl) as TorchOut;
+            torchStep = median(o.stepSeconds);
+            torchInfo = { torch: o.torch, threads: o.threads, blas: o.blas, params: o.params, gradBytes: o.gradBytes };
+            if (o.params !== fiberParams) torchError = `torch model has ${o.params} parameters, fiber ${fiberParams}: not the same model`;
+          } else torchError = `fiber_torch.py failed: ${(t.stderr || '').trim().split('\n').pop()}`;
+        }
+        const ratio = torchStep && !torchError ? fiberStep / torchStep : null;
+        rows.push({ round: r, load, fiber: fiberStep, torch: torchError ? null : torchStep, ratio });
+        lines.push(`| ${preset} | ${b} | ${l} | ${r} | ${load.toFixed(2)} | ${fiberStep.toFixed(2)} | ${torchError || torchStep === null ? '-' : torchStep.toFixed(2)} | ${ratio === null ? '-' : `${ratio.toFixed(2)}x`} |`);
+        if (!process.argv.includes('--json-only')) process.stderr.write(`${lines[lines.length - 1]}\n`);
+      }
+      const ratios = rows.map((x) => x.ratio).filter((x): x is number => x !== null);
+      out.push({ preset, batch: b, length: l, fiberParams, torch: torchInfo ?? null, skipped: torchError ?? null, rounds: rows, medianRatio: ratios.length ? median(ratios) : null });
+      if (torchError) lines.push(`| ${preset} | | | torch row skipped: ${torchError} | | | | |`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify({ bench: 'model --vs-torch', stage: 'coarse', fiberBackend: 'wasm (1 thread)', python: py.python ?? null, results: out }, null, 2)}\n`);
+  if (!process.argv.includes('--json-only')) process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 
 /** What a failed row says: wasm's abort when the 4 GiB heap is exhausted, else the error's first line. */

@@ -7,13 +7,19 @@
  * Baseline in the same run: 1 worker. On a machine with C cores, more than C workers only
  * share the cores.
  *
+ * Overhead (issue 18): each row also gives the compute share of the step (goodput: the workers'
+ * compute ÷ the step's wall time, target >= 95% with one worker) and where the rest went, from the
+ * per-step time split the coordinator writes into the metrics (docs/status.md, "Goodput"), summed
+ * over the coarse stage; and the load average, since the machine may be shared.
+ *
  *   npm run build && node dist/bench/train.js [--workers 1,2,4] [--shards 1] [--steps 20] [--json]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DemoSummary } from '../src/demo/demo-summary.js';
+import { STEP_TIME_CAUSES, type StepTimeCause } from '../src/queue/step-time.js';
 import { FIBER_BIN, REPO_ROOT } from '../test/helpers/cli.js';
 
 const arg = (name: string, def: string) => {
@@ -25,7 +31,11 @@ const shards = Number(arg('shards', '1'));
 const steps = Number(arg('steps', '20'));
 const json = process.argv.includes('--json');
 
-interface Row { workers: number; shards: number; steps: number; samplesPerSec: number; speedup: number; seconds: number; busyCores: number }
+interface Row {
+  workers: number; shards: number; steps: number; samplesPerSec: number; speedup: number; seconds: number; busyCores: number;
+  /** Compute ÷ wall over the coarse steps (goodput), and each cause's share of the wall time. */
+  computeShare: number | null; shares: Partial<Record<StepTimeCause, number>>; loadAverage: number;
+}
 
 /**
  * CPU seconds of this process's finished children and their descendants (Linux: /proc/self/stat
@@ -54,7 +64,9 @@ try {
     const summary = JSON.parse(res.stdout) as DemoSummary;
     const coarse = summary.stages.find((s) => s.stage === 'coarse')!;
     const rate = coarse.samplesPerSec ?? NaN;
-    rows.push({ workers: w, shards, steps, samplesPerSec: rate, speedup: rate / (rows[0]?.samplesPerSec ?? rate), seconds: coarse.seconds, busyCores });
+    const shares: Partial<Record<StepTimeCause, number>> = {};
+    if (coarse.time) for (const c of STEP_TIME_CAUSES) if (coarse.time[c] > 0) shares[c] = coarse.time[c] / coarse.time.wall;
+    rows.push({ workers: w, shards, steps, samplesPerSec: rate, speedup: rate / (rows[0]?.samplesPerSec ?? rate), seconds: coarse.seconds, busyCores, computeShare: coarse.goodput, shares, loadAverage: loadavg()[0]! });
   }
 } finally {
   rmSync(root, { recursive: true, force: true });
@@ -63,6 +75,10 @@ try {
 const result = { bench: 'train', model: 'fiber-tiny', stage: 'coarse', globalBatch: 16, cores: cpus().length, rows };
 if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else {
-  process.stdout.write(`${JSON.stringify(result)}\n\n| workers | shards | steps | samples/s | vs 1 worker | stage time | cores busy (whole demo) |\n| --- | --- | --- | --- | --- | --- | --- |\n`);
-  for (const r of rows) process.stdout.write(`| ${r.workers} | ${r.shards} | ${r.steps} | ${r.samplesPerSec.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.seconds.toFixed(0)} s | ${r.busyCores.toFixed(2)} of ${cpus().length} |\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n\n| workers | shards | steps | samples/s | vs 1 worker | stage time | cores busy (whole demo) | compute share of the step | the rest | load avg (1 min, at the end) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`);
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  for (const r of rows) {
+    const rest = Object.entries(r.shares).filter(([c]) => c !== 'compute').sort((a, b) => b[1] - a[1]).map(([c, v]) => `${c} ${pct(v)}`).join(', ');
+    process.stdout.write(`| ${r.workers} | ${r.shards} | ${r.steps} | ${r.samplesPerSec.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.seconds.toFixed(0)} s | ${r.busyCores.toFixed(2)} of ${cpus().length} | ${r.computeShare === null ? '-' : pct(r.computeShare)} | ${rest} | ${r.loadAverage.toFixed(2)} |\n`);
+  }
 }

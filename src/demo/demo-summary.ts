@@ -1,4 +1,5 @@
 import type { StageName } from '../config/index.js';
+import type { StepTime } from '../queue/step-time.js';
 
 /** One stage's outcome as the demo reports it; every number comes from the run. */
 export interface DemoStageSummary {
@@ -12,6 +13,8 @@ export interface DemoStageSummary {
   readonly samplesPerSec: number | null;
   /** Compute ÷ wall time over the stage's steps (docs/status.md, "Goodput"). */
   readonly goodput: number | null;
+  /** The steps' wall time summed by cause (seconds; the metrics entries' `time`), null when none carried it. */
+  readonly time: StepTime | null;
   readonly seconds: number;
   /** The final checkpoint (step directory URI) and its named-weights file with its sha256. */
   readonly checkpoint: string | null;

@@ -8,7 +8,9 @@ import type { RunConfig, StageName } from '../config/index.js';
  */
 export type ToCompute =
   | { readonly type: 'stage'; readonly key: string; readonly config: RunConfig; readonly stage: StageName }
-  | { readonly type: 'task'; readonly id: number; readonly step: number; readonly task: number; readonly version: number; readonly params: Float32Array | null };
+  | { readonly type: 'task'; readonly id: number; readonly step: number; readonly task: number; readonly version: number; readonly params: Float32Array | null }
+  /** A result's gradient buffer, pushed and no longer needed: the next task sums into it. */
+  | { readonly type: 'recycle'; readonly grad: Float32Array };
 
 export type FromCompute =
   | { readonly type: 'ready'; readonly key: string; readonly backend: string; readonly reason: string }
@@ -22,5 +24,7 @@ export type FromCompute =
     readonly computeMs: number;
     /** Of computeMs, the time spent waiting for the data loader's next micro-batch. */
     readonly dataMs: number;
+    /** The task's `params` buffer, copied into the model and handed back for the next pull (null on the cpu backend, whose tensors keep it). */
+    readonly spentParams: Float32Array | null;
   }
   | { readonly type: 'error'; readonly id: number | null; readonly message: string; readonly code: string; readonly usage: boolean };

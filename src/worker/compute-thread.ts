@@ -34,6 +34,12 @@ interface StageSetup {
 
 const port = parentPort!;
 let setup: StageSetup | null = null;
+/**
+ * A gradient buffer handed back by the main thread after its push. A fresh 40 MB (fiber-tiny)
+ * buffer per task cost ~130 ms of page faults on first touch (docs/notes.md); zeroing a reused
+ * one costs a few, and the sums are the same bits.
+ */
+let spareGrad: Float32Array | null = null;
 let backend = { name: 'unknown', reason: '' };
 
 port.on('message', (msg: ToCompute) => {
@@ -45,6 +51,10 @@ port.on('message', (msg: ToCompute) => {
 });
 
 async function handle(msg: ToCompute): Promise<void> {
+  if (msg.type === 'recycle') {
+    spareGrad = msg.grad;
+    return;
+  }
   if (msg.type === 'stage') {
     const tf = await import('../model/backend.js');
     backend = await tf.selectBackend(process.env);
@@ -58,7 +68,7 @@ async function handle(msg: ToCompute): Promise<void> {
   }
   if (!setup) throw new Error('task before stage setup');
   const result = await runTask(setup, msg);
-  port.postMessage(result, result.type === 'result' ? [result.grad.buffer as ArrayBuffer] : []);
+  port.postMessage(result, result.type === 'result' ? [result.grad.buffer as ArrayBuffer, ...(result.spentParams ? [result.spentParams.buffer as ArrayBuffer] : [])] : []);
 }
 
 async function prepare(key: string, config: RunConfig, stage: StageName): Promise<StageSetup> {
@@ -81,7 +91,8 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
     s.model.specs.forEach((spec, i) => weights.set(spec.name, msg.params!.subarray(s.offsets[i], s.offsets[i + 1] ?? s.total)));
     s.model.setParams(weights);
   }
-  const grad = new Float32Array(s.total);
+  const grad = spareGrad?.length === s.total ? spareGrad.fill(0) : new Float32Array(s.total);
+  spareGrad = null;
   const lossSums: Record<string, number> = {};
   const skipped: Record<string, number> = {};
   let samples = 0;
@@ -114,5 +125,8 @@ async function runTask(s: StageSetup, msg: Extract<ToCompute, { type: 'task' }>)
   // Fault injection for tests and drills: hold this thread like a long synchronous kernel would.
   const busyMs = Number(process.env.FIBER_FAULT_COMPUTE_BUSY_MS ?? 0);
   for (const until = performance.now() + busyMs; performance.now() < until;) { /* spin */ }
-  return { type: 'result', id: msg.id, grad, samples, lossSums, skipped, computeMs: performance.now() - t0, dataMs };
+  // The cpu backend's tf.tensor keeps a reference to the array it is given, so there the model
+  // still reads this buffer: it is handed back only where tensors copy (wasm's heap, libtensorflow).
+  const spentParams = backend.name === 'cpu' ? null : msg.params;
+  return { type: 'result', id: msg.id, grad, samples, lossSums, skipped, computeMs: performance.now() - t0, dataMs, spentParams };
 }

@@ -146,6 +146,8 @@ export class TaskWorker {
       const statuses = await Promise.all(conn.clients.map((c, s) =>
         c.push(p.run, p.stage, p.step, p.task, out.samples, out.grad.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));
       const pushMs = performance.now() - pushStarted;
+      // Every shard has its slice (a retry of this task recomputes it): the buffer can be reused.
+      this.compute.recycle(out.grad);
       const pushed = statuses.includes('accepted') ? 'accepted' : statuses.includes('duplicate') ? 'duplicate' : 'stale';
       this.tasksDone++;
       outcome = pushed === 'stale' ? 'stale' : 'ok';
@@ -207,7 +209,7 @@ export class TaskWorker {
 
   /** Version `basis` from every shard, laid end to end; null if that version is gone. */
   private async pull(conn: Connected, p: TaskJobPayload, basis: number, log: Logger): Promise<Float32Array | null> {
-    const flat = new Float32Array(conn.layout.totalElements);
+    const flat = this.compute.paramBuffer(conn.layout.totalElements);
     try {
       await Promise.all(conn.clients.map((c, s) =>
         c.pull(p.run, p.stage, basis, this.o.pullTimeoutMs ?? 600_000, flat.subarray(conn.layout.shardStarts[s], conn.layout.shardStarts[s + 1]))));

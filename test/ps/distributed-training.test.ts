@@ -77,8 +77,21 @@ describe('distributed training (real processes)', { skip: coco.skip, timeout: 90
     assert.match(reference, /^[0-9a-f]{64}$/);
   });
 
-  it('2 workers and 2 shards give bit-identical parameters', async () => {
-    assert.equal(await train('w2s2', 2, 2), reference);
+  it('2 workers and 2 shards give bit-identical parameters, while a second shard 1 stands by', async () => {
+    // Shards 1..S-1 hold no lease: a duplicate would replace shard 1's record at every heartbeat,
+    // which the coordinator reads as a restart. It must wait instead (ps/shard-slot.ts).
+    let duplicate: Proc | null = null;
+    const hash = await train('w2s2', 2, 2, { disturb: async (c) => {
+      for (let i = 0; i < 600 && (await redis.client.get('fiber:ps:shard:1')) === null; i++) await new Promise((r) => setTimeout(r, 50));
+      duplicate = startFiber('ps-1-duplicate', ['ps', '--shard', '1', '--shards', '2', '--port', '0', '--bind', '127.0.0.1', '--advertise-host', '127.0.0.1'], { FIBER_REDIS_URL: redis.url });
+      c.workers.push(duplicate);
+    } });
+    assert.equal(hash, reference);
+    const d = duplicate as Proc | null;
+    assert.ok(d);
+    assert.equal(d.output().match(/standing by/g)?.length, 1, `the duplicate says so once:\n${d.output()}`);
+    assert.equal(d.child.exitCode, null, 'and keeps standing by');
+    assert.equal(Number(await redis.client.get('fiber:ps:epochs:w2s2:coarse')), 1, 'the coordinator never restarted its stage');
   });
 
   it('bounded staleness 1: different bits from synchronous, but the same for 1 and 2 workers/shards', async () => {

@@ -18,6 +18,7 @@ import { WORKER_LOST_MS } from '../../queue/collect-status.js';
 import { FIBER_VERSION } from '../program.js';
 import type { CliContext } from '../context.js';
 import { untilSignal } from '../signals.js';
+import { waitForShardSlot } from '../../ps/shard-slot.js';
 
 export interface PsOptions {
   readonly shard?: number;
@@ -62,7 +63,7 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
   let coordinator: Coordinator | null = null;
   let stopSampling = () => {};
   let workerRedis: Redis | null = null;
-  let standby = shard === 0;
+  let standby = true;
   const lease = shard === 0 ? new CoordinatorLease(redis, { host: opts.advertiseHost ?? hostname(), pid: process.pid, shards: opts.shards, ttlMs: (opts.leaseTtl ?? 30) * 1000 }) : null;
   let renewTimer: NodeJS.Timeout | undefined;
   // A standby never listened nor registered: closing it must not delete the holder's shard record.
@@ -72,13 +73,18 @@ export async function ps(opts: PsOptions, ctx: CliContext): Promise<void> {
   try {
     ops = await startServiceOps({
       process: 'ps', env: ctx.env, ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}), labels: { shard: String(shard) },
-      isReady: () => (standby ? { ready: false, reason: 'standby: another shard 0 coordinates' } : redis.status === 'ready' ? true : { ready: false, reason: `redis ${redis.status}` }),
+      isReady: () => (standby ? { ready: false, reason: shard === 0 ? 'standby: another shard 0 coordinates' : `standby: another process serves shard ${shard}` } : redis.status === 'ready' ? true : { ready: false, reason: `redis ${redis.status}` }),
       version: FIBER_VERSION, log,
     });
     log.info({ metricsPort: ops.health.port }, 'health and metrics serving');
     // A second shard 0 must not register as shard 0 (its record would replace the holder's and
     // restart its stage): it stands by before it listens.
     if (lease && !(await takeCoordinatorLease(lease, { shards: opts.shards, mismatchGraceMs: (opts.standbyGrace ?? 120) * 1000, log, signal: stopped.signal, onAttempt: () => ops?.heartbeat() }))) {
+      log.warn('stopped while standing by');
+      return;
+    }
+    // Shards 1..S-1 have no lease: the same wait, on the shard's own record (ps/shard-slot.ts).
+    if (!lease && !(await waitForShardSlot(redis, shard, { log, signal: stopped.signal, onAttempt: () => ops?.heartbeat() }))) {
       log.warn('stopped while standing by');
       return;
     }

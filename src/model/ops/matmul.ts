@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { countMatmulFlops } from './flop-counter.js';
+import { transposedWeight } from './weight-transposes.js';
 
 /**
  * `a @ b` for 2-D tensors whose forward and backward both issue only 2-D non-transposed
@@ -26,7 +27,7 @@ export const matmul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.cust
 
 /**
  * `x W^T` for x [N, in] and W [out, in] (PyTorch layout), with only 2-D non-transposed matmuls:
- *   forward  y  = x @ transpose(W)        (the transposed copy is temporary, not kept)
+ *   forward  y  = x @ transpose(W)        (the transposed copy is shared within a step, weight-transposes.ts)
  *   backward dx = dy @ W,  dW = transpose(dy) @ x   (already [out, in]: no transpose back)
  * Keeping W itself (a variable) rather than a transposed copy for the backward pass matters:
  * with a transposed copy per call, weight-sized tensors were most of fiber-small's step memory.
@@ -36,7 +37,7 @@ const linearCore = tf.customGrad((...args: unknown[]) => {
   save([x, w]);
   countMatmulFlops(1, x.shape[0], x.shape[1], w.shape[0]);
   return {
-    value: tf.tidy(() => tf.matMul(x, tf.transpose(w))),
+    value: tf.tidy(() => tf.matMul(x, transposedWeight(w))),
     gradFunc: (dy, saved) =>
       tf.tidy(() => {
         const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
