@@ -7,6 +7,7 @@ import { lrMultiplier } from './lr-multiplier.js';
 import { type ServerParamSpec } from '../model/param-spec.js';
 import type { TensorSlice } from '../stage/shard-layout.js';
 import type { PushStatus } from './wire.js';
+import { ConditionWaiters } from './condition-waiters.js';
 
 /** Exchanges this shard's chunk norms for step v and returns every shard's, in shard order. */
 export type NormExchange = (step: number, partials: Float64Array) => Promise<Float64Array[]>;
@@ -95,7 +96,7 @@ export class ShardState {
   private applying: Promise<void> | null = null;
   /** While AdamW runs: the version being made and how many floats of it the live array holds. */
   private making: { version: number; ready: number } | null = null;
-  private readonly waiters = new Set<{ ready: () => boolean; resolve: () => void; cancel: () => void }>();
+  private readonly waiters = new ConditionWaiters();
   /** Contributions to steps after the current one (staleness > 0), by step then task. */
   private readonly future = new Map<number, Map<number, { grad: Float32Array; samples: number }>>();
   /** The parameters of versions versionNow - s .. versionNow - 1, buffers reused oldest first. */
@@ -121,7 +122,7 @@ export class ShardState {
     this.disposed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    for (const w of [...this.waiters]) w.cancel();
+    this.waiters.cancelAll();
   }
 
   /** True once {@link dispose} has run. */
@@ -237,7 +238,7 @@ export class ShardState {
 
   /** Resolves once the shard is at `version` (true), or false on timeout. */
   waitForVersion(version: number, timeoutMs: number): Promise<boolean> {
-    return this.waitUntil(() => this.versionNow >= version, timeoutMs);
+    return this.waiters.wait(() => this.versionNow >= version, timeoutMs);
   }
 
   /**
@@ -245,25 +246,10 @@ export class ShardState {
    * longer become so (the shard moved past it: check readable() again), false on timeout.
    */
   waitForReadable(version: number, floats: number, timeoutMs: number): Promise<boolean> {
-    return this.waitUntil(() => {
+    return this.waiters.wait(() => {
       const r = this.readable(version);
       return r ? r.ready >= floats : this.versionNow > version;
     }, timeoutMs);
-  }
-
-  private waitUntil(ready: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (ready()) return Promise.resolve(true);
-    if (this.disposed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const settle = (ok: boolean) => { clearTimeout(timer); this.waiters.delete(waiter); resolve(ok); };
-      const waiter = { ready, resolve: () => settle(true), cancel: () => settle(false) };
-      const timer = setTimeout(() => { this.waiters.delete(waiter); resolve(false); }, timeoutMs);
-      this.waiters.add(waiter);
-    });
-  }
-
-  private wake(): void {
-    for (const w of [...this.waiters]) if (w.ready()) w.resolve();
   }
 
   /** Settles when an update in progress has been applied (for shutdown and checkpoints). */
@@ -401,7 +387,7 @@ export class ShardState {
       }
       if (b === this.size) break;
       this.making = { version: step + 1, ready: b };
-      this.wake();
+      this.waiters.wake();
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.making = null;
@@ -414,6 +400,6 @@ export class ShardState {
     this.versionNow = step + 1;
     this.promoteFuture();
     this.onApplied({ step, samples: n, gradNorm: norm, lr: opt.lr * factor });
-    this.wake();
+    this.waiters.wake();
   }
 }
