@@ -171,8 +171,9 @@ export class ShardProcess {
 
   /**
    * Tell the coordinator that this shard holds the loaded epoch (ready) at its current version.
-   * The control loop calls it again until it succeeds, so a report lost to a Redis restart, or
-   * wiped with Redis's data, is made again instead of leaving the coordinator waiting.
+   * The control loop calls it again until it succeeds, so a report that failed while Redis was
+   * restarting is made again instead of leaving the coordinator waiting. (A Redis that comes back
+   * empty is recovered by restarting the services and `fiber resume`, docs/reliability.md.)
    */
   private async report(): Promise<void> {
     const l = this.loaded;
