@@ -5,6 +5,7 @@ import { coarseLosses } from './coarse-loss.js';
 import type { FiberModel } from './fiber-model.js';
 import { fineLosses } from './fine-loss.js';
 import { GradSink } from './ops/grad-sink.js';
+import { withLeanBackprop } from './ops/lean-backprop.js';
 import { withWeightTransposes } from './ops/weight-transposes.js';
 
 export interface LossAndGrads {
@@ -46,7 +47,7 @@ export async function lossAndGrads(model: FiberModel, batch: ModelBatch, rngSeed
     return losses.total;
   };
   // variableGrads allows parameters with no path to the loss (their grads are simply absent).
-  const { value, grads } = withWeightTransposes(() => tf.variableGrads(f, vars));
+  const { value, grads } = withLeanBackprop(() => withWeightTransposes(() => tf.variableGrads(f, vars)));
   try {
     const out = new Map<string, Float32Array>();
     // A parameter gets its gradient from the tape or, inside recomputed blocks, from the sink.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FiberModelConfig } from './model-config.js';
 import type { ModelLayout } from './fusion-layout.js';
 import { attention } from './ops/attention.js';
-import { blockCall } from './ops/block-call.js';
+import { blockCall, recomputed } from './ops/block-call.js';
 import { gatherRows } from './ops/gather-rows.js';
 import { linear } from './ops/matmul.js';
 import { dropPath, gelu, layerNorm, type DropoutContext } from './ops/nn.js';
@@ -113,25 +113,28 @@ function swinBlockBody(ctx: SwinContext, x: tf.Tensor, stage: number, block: num
   const n = win * win;
   const nW = (hp / win) * (wp / win);
 
-  let hx = layerNorm(x, p('norm1.weight'), p('norm1.bias'), LN_EPS);
-  if (hp !== h || wp !== w) hx = tf.pad(hx, [[0, 0], [0, hp - h], [0, wp - w], [0, 0]]);
-  if (shift) hx = roll2d(hx, -shift);
-  const windows = windowPartition(hx, win); // [B*nW, N, C]
-  const qkv = linear(windows, p('attn.qkv.weight'), p('attn.qkv.bias')); // [B*nW, N, 3C]
-  const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor, tf.Tensor, tf.Tensor];
-  const table = p('attn.relative_position_bias_table'); // [(2w-1)^2, heads]
-  const index = tf.tensor1d(relativePositionIndex(win), 'int32');
-  let bias = tf.transpose(gatherRows(table, index).reshape([n, n, heads]), [2, 0, 1]).expandDims(0); // [1, heads, N, N]
-  if (shift) {
-    const mask = tf.tensor(shiftedWindowMask(hp, wp, win, shift), [1, nW, 1, n, n]);
-    const tiled = tf.tile(mask, [b, 1, 1, 1, 1]).reshape([b * nW, 1, n, n]);
-    bias = tf.add(bias, tiled); // [B*nW, heads, N, N]
-  }
-  const attn = attention(q, k, v, heads, bias, 0, ctx.drop); // [B*nW, N, C]
-  let s = linear(attn, p('attn.proj.weight'), p('attn.proj.bias'));
-  s = windowReverse(s, win, hp, wp);
-  if (shift) s = roll2d(s, shift); // [B, Hp, Wp, C]
-  if (hp !== h || wp !== w) s = tf.slice(s, [0, 0, 0, 0], [b, h, w, c]); // [B, H, W, C]
+  // Each half of the block in a tidy of its own: what the backward pass does not keep is freed
+  // before the next half runs (fiber-base's 800 x 1088 stage-1 block held 2.7 GB otherwise).
+  let s = tf.tidy(() => {
+    let hx = layerNorm(x, p('norm1.weight'), p('norm1.bias'), LN_EPS);
+    if (hp !== h || wp !== w) hx = tf.pad(hx, [[0, 0], [0, hp - h], [0, wp - w], [0, 0]]);
+    if (shift) hx = roll2d(hx, -shift);
+    const windows = windowPartition(hx, win); // [B*nW, N, C]
+    const qkv = linear(windows, p('attn.qkv.weight'), p('attn.qkv.bias')); // [B*nW, N, 3C]
+    const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const table = p('attn.relative_position_bias_table'); // [(2w-1)^2, heads]
+    const index = tf.tensor1d(relativePositionIndex(win), 'int32');
+    const bias = tf.transpose(gatherRows(table, index).reshape([n, n, heads]), [2, 0, 1]).expandDims(0); // [1, heads, N, N]
+    // The shift mask is tiled per window; bias + mask ([B*nW, heads, N, N]) is formed inside the
+    // recomputed node, so neither it nor the scores outlive the node.
+    const masks = shift ? [tf.tile(tf.tensor(shiftedWindowMask(hp, wp, win, shift), [1, nW, 1, n, n]), [b, 1, 1, 1, 1]).reshape([b * nW, 1, n, n])] : [];
+    const attn = windowAttention(q, k, v, bias, masks[0], heads, ctx.drop); // [B*nW, N, C]
+    let out = linear(attn, p('attn.proj.weight'), p('attn.proj.bias'));
+    out = windowReverse(out, win, hp, wp);
+    if (shift) out = roll2d(out, shift); // [B, Hp, Wp, C]
+    if (hp !== h || wp !== w) out = tf.slice(out, [0, 0, 0, 0], [b, h, w, c]); // [B, H, W, C]
+    return out;
+  });
 
   if (text) {
     const flat = s.reshape([b, h * w, c]);
@@ -144,9 +147,43 @@ function swinBlockBody(ctx: SwinContext, x: tf.Tensor, stage: number, block: num
   }
   const rate = blockDropPath(ctx.config, stage, block);
   const x1 = tf.add(x, dropPath(s, rate, ctx.drop));
-  const hid = gelu(linear(layerNorm(x1, p('norm2.weight'), p('norm2.bias'), LN_EPS), p('mlp.fc1.weight'), p('mlp.fc1.bias')));
-  const mlp = linear(hid, p('mlp.fc2.weight'), p('mlp.fc2.bias'));
+  const mlp = tf.tidy(() => {
+    const hid = gelu(linear(layerNorm(x1, p('norm2.weight'), p('norm2.bias'), LN_EPS), p('mlp.fc1.weight'), p('mlp.fc1.bias')));
+    return linear(hid, p('mlp.fc2.weight'), p('mlp.fc2.bias'));
+  });
   return tf.add(x1, dropPath(mlp, rate, ctx.drop));
+}
+
+/**
+ * Scores of at most this many bytes are computed in one recomputed node, and the windows split
+ * into nodes of about ATTENTION_CHUNK_BYTES above it. Every map of fiber-tiny and fiber-small,
+ * and fiber-base's 384 px maps (21 MB), stay in one node; fiber-base's 800 x 1088 stage-1 map
+ * (391 windows, 130 MB of scores per temporary) is split. Splitting sums the relative position
+ * bias gradient per chunk, which rounds differently: bits change only where chunking applies.
+ */
+const ATTENTION_NODE_BYTES = 64 * 2 ** 20;
+const ATTENTION_CHUNK_BYTES = 32 * 2 ** 20;
+
+/**
+ * Window self-attention as recomputed nodes (ops/block-call.ts `recomputed`): the backward pass
+ * keeps q, k, v, never the [windows, heads, N, N] scores and probabilities.
+ * q, k, v [B*nW, N, C]; relBias [1, heads, N, N]; shiftMask [B*nW, 1, N, N] (constant) or
+ * undefined -> [B*nW, N, C].
+ */
+export function windowAttention(
+  q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, relBias: tf.Tensor, shiftMask: tf.Tensor | undefined, heads: number, drop: DropoutContext,
+  budget = { nodeBytes: ATTENTION_NODE_BYTES, chunkBytes: ATTENTION_CHUNK_BYTES },
+): tf.Tensor {
+  const core = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, rb: tf.Tensor, mask?: tf.Tensor) => attention(qq, kk, vv, heads, mask ? tf.add(rb, mask) : rb, 0, drop);
+  const [windows, n] = q.shape as [number, number, number];
+  const scoreBytes = 4 * windows * heads * n * n;
+  const masks = shiftMask ? [shiftMask] : [];
+  if (scoreBytes <= budget.nodeBytes) return recomputed(core, [q, k, v, relBias], masks);
+  const parts = Math.min(windows, Math.ceil(scoreBytes / budget.chunkBytes));
+  const sizes = Array.from({ length: parts }, (_, i) => Math.floor((windows * (i + 1)) / parts) - Math.floor((windows * i) / parts));
+  const [qs, ks, vs] = [q, k, v].map((t) => tf.split(t, sizes, 0));
+  const ms = shiftMask ? tf.split(shiftMask, sizes, 0) : undefined;
+  return tf.concat(sizes.map((_, i) => recomputed(core, [qs![i]!, ks![i]!, vs![i]!, relBias], ms ? [ms[i]!] : [])), 0);
 }
 
 /** timm PatchMerging: 2x2 neighbours concatenated (x0, x1, x2, x3 order), LN, Linear(4C -> 2C). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/model/backend.js';
-import { conv2d } from '../../src/model/ops/conv2d.js';
+import { concatKeepingNothing, conv2d } from '../../src/model/ops/conv2d.js';
 import { crossEntropy } from '../../src/model/ops/cross-entropy.js';
 import { gatherRows } from '../../src/model/ops/gather-rows.js';
 import { linear, matmul2d } from '../../src/model/ops/matmul.js';
@@ -59,6 +59,28 @@ test('conv2d (im2col) equals tf.conv2d for 3x3 stride 1 and 2, and 1x1', () => {
   close(conv2d(x, w, undefined, 2).dataSync(), tf.conv2d(xp, hwio, 2, 'valid').dataSync(), 1e-4, 'stride 2');
   const w1 = tf.randomNormal([4, 3, 1, 1], 0, 1, 'float32', 5);
   close(conv2d(x, w1, undefined).dataSync(), tf.conv2d(x as tf.Tensor4D, tf.transpose(w1, [2, 3, 1, 0]) as tf.Tensor4D, 1, 'valid').dataSync(), 1e-4, '1x1');
+});
+
+test('concatKeepingNothing: tf.concat\'s value and gradients to the bit, without keeping its inputs for the backward pass', () => {
+  const parts = [tf.randomNormal([2, 3, 4], 0, 1, 'float32', 6), tf.randomNormal([2, 3, 2], 0, 1, 'float32', 7), tf.randomNormal([2, 3, 5], 0, 1, 'float32', 8)];
+  const w = tf.randomNormal([2, 3, 11], 0, 1, 'float32', 9);
+  let held = 0; // tensors alive when the backward pass starts (what the tape kept), counted from `base`
+  let base = 0;
+  const probe = tf.customGrad((...args: unknown[]) => {
+    const [t] = args as [tf.Tensor];
+    return { value: tf.add(t, 0), gradFunc: (dy) => { held = tf.memory().numTensors - base; return [tf.add(dy as tf.Tensor, 0)]; } };
+  });
+  // The parts are made inside f (as conv2d's shifted copies are), so only the tape could keep them.
+  const f = (cat: (xs: tf.Tensor[], axis: number) => tf.Tensor) => (...xs: tf.Tensor[]) => tf.sum(probe(tf.mul(cat(xs.map((x) => tf.mul(x, 2)), 2), w)));
+  const run = (cat: (xs: tf.Tensor[], axis: number) => tf.Tensor) => {
+    base = tf.memory().numTensors;
+    return { grads: tf.grads(f(cat))(parts), held };
+  };
+  const stock = run((xs, axis) => tf.concat(xs, axis)), ours = run(concatKeepingNothing);
+  parts.forEach((_, i) => assert.deepEqual(ours.grads[i]!.dataSync(), stock.grads[i]!.dataSync(), `gradient ${i}`));
+  assert.equal(ours.held, stock.held - parts.length, 'the three parts are not kept');
+  assert.deepEqual(tf.tidy(() => concatKeepingNothing(parts, 2).dataSync()), tf.tidy(() => tf.concat(parts, 2).dataSync()));
+  tf.dispose([...parts, w, ...stock.grads, ...ours.grads]);
 });
 
 test('l2Normalize gives unit rows and a finite gradient on an all-zero row', () => {

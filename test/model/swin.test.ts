@@ -9,7 +9,7 @@ import { DropoutContext } from '../../src/model/ops/nn.js';
 import { IMAGE_PREFIX } from '../../src/model/param-spec.js';
 import { scope } from '../../src/model/params.js';
 import { SeededRng } from '../../src/model/seeded-rng.js';
-import { swinBlock, type SwinContext, type SwinWindows } from '../../src/model/swin.js';
+import { swinBlock, windowAttention, type SwinContext, type SwinWindows } from '../../src/model/swin.js';
 import { TINY } from './fixtures.js';
 
 /*
@@ -68,4 +68,24 @@ test("a 'pad' block on a 3 x 5 map equals a 'fit' block on the map zero-padded t
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
   assert.ok(worst < 1e-5, `max |difference| ${worst}`);
+});
+
+test('window attention split into chunks of windows: the same outputs and q/k/v gradients, the bias gradient to rounding', () => {
+  const rng = new SeededRng(21);
+  const randn = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  const [w, n, c, heads] = [7, 9, 8, 2];
+  const q = randn([w, n, c]), k = randn([w, n, c]), v = randn([w, n, c]), rb = randn([1, heads, n, n]);
+  const mask = tf.tidy(() => tf.mul(tf.greater(randn([w, 1, n, n]), 0.8), -100));
+  const drop = new DropoutContext(false, 0);
+  const run = (budget?: { nodeBytes: number; chunkBytes: number }) =>
+    tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor, r: tf.Tensor) => tf.sum(tf.square(windowAttention(a, b, d, r, mask, heads, drop, budget))))([q, k, v, rb]);
+  const scoreBytes = 4 * w * heads * n * n;
+  const whole = run(), chunked = run({ nodeBytes: scoreBytes - 1, chunkBytes: Math.ceil(scoreBytes / 3) });
+  const out = (budget?: { nodeBytes: number; chunkBytes: number }) => tf.tidy(() => windowAttention(q, k, v, rb, mask, heads, drop, budget).dataSync());
+  assert.deepEqual(out({ nodeBytes: 0, chunkBytes: 1 }), out(), 'one window per chunk: the same outputs');
+  for (let i = 0; i < 3; i++) assert.deepEqual(chunked[i]!.dataSync(), whole[i]!.dataSync(), `q/k/v gradient ${i} is per window`);
+  const gc = chunked[3]!.dataSync() as Float32Array, gw = whole[3]!.dataSync() as Float32Array;
+  const worst = gw.reduce((m: number, x: number, i: number) => Math.max(m, Math.abs(x - gc[i]!) / (1e-3 + Math.abs(x))), 0);
+  assert.ok(worst < 1e-5, `the bias gradient summed per chunk matches to rounding (worst relative error ${worst})`);
+  tf.dispose([q, k, v, rb, mask, ...whole, ...chunked]);
 });

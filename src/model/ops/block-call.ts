@@ -82,6 +82,35 @@ export function blockCall(mode: RecomputeMode, drop: DropoutContext, inputs: Blo
 }
 
 /**
+ * fn(...inputs, ...constants) as one custom-gradient node that keeps only its inputs and replays
+ * fn inside the backward pass: for parameter-free, deterministic pieces of a block whose
+ * temporaries are large (GELU's on [N, 4C], window attention's scores and probabilities, each
+ * 0.1 GB on fiber-base's 800 x 1088 stage-1 map). Its gradients are the same bits as without it
+ * when no input has another reader: the input's gradient then reaches the graph as the same
+ * single term. Constants get no gradient.
+ */
+export function recomputed(fn: (...xs: tf.Tensor[]) => tf.Tensor, inputs: readonly tf.Tensor[], constants: readonly tf.Tensor[] = []): tf.Tensor {
+  const n = inputs.length;
+  const node = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const all = args as tf.Tensor[];
+    save(all);
+    return {
+      value: tf.tidy(() => fn(...all)),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const kept = saved.slice(n);
+          const counted = flopCounter.forward;
+          const grads = recomputedGrads((...v: tf.Tensor[]) => fn(...v, ...kept), saved.slice(0, n), dy as tf.Tensor);
+          flopCounter.forward = counted;
+          return [...grads, ...kept.map((t) => tf.zerosLike(t))];
+        }),
+    };
+  });
+  return node(...inputs, ...constants);
+}
+
+/**
  * d(f(xs) . dy)/dxs with a tape of its own, called while the outer backward pass is running.
  * tfjs keeps one active tape per engine and clears it when a top-level gradient computation
  * ends; the outer computation still needs its own afterwards, so it is put back.

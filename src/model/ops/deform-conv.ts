@@ -87,7 +87,8 @@ function cornerRows(py: tf.Tensor, px: tf.Tensor, b: number, h: number, w: numbe
 
 /**
  * The modulated bilinear samples sum_c coef[c] * table[rows_c] over the four corners c, as one
- * custom-gradient node that never holds more than one corner's rows at a time: a [4, N, Cin]
+ * custom-gradient node that never holds more than one corner's rows at a time (each corner's
+ * temporaries are freed as soon as they are summed, forward and backward): a [4, N, Cin]
  * stack of gathered corners (and its gradient) is what made fiber-base's fine step at 800 x 1088
  * overflow the 4 GiB wasm heap (each P3 corner stack is ~0.5 GB). The backward pass gathers each
  * corner again instead of keeping it. Gradients: d/dtable = sum_c scatterND(rows_c, dy * coef_c)
@@ -104,8 +105,11 @@ function sampledColumns(table: tf.Tensor, coef: tf.Tensor, py: tf.Tensor, px: tf
     const value = tf.tidy(() => {
       let acc: tf.Tensor | undefined;
       for (let i = 0; i < 4; i++) {
-        const term = tf.mul(tf.gather(t, corner(rows, i)), corner(c, i).expandDims(1));
-        acc = acc ? tf.add(acc, term) : term;
+        const rowsI = corner(rows, i);
+        const gathered = tf.gather(t, rowsI);
+        const term = tf.mul(gathered, corner(c, i).expandDims(1));
+        tf.dispose([rowsI, gathered]);
+        acc = acc ? addFreeing(acc, term) : term;
       }
       return acc!;
     });
@@ -119,13 +123,28 @@ function sampledColumns(table: tf.Tensor, coef: tf.Tensor, py: tf.Tensor, px: tf
           const dcoef: tf.Tensor[] = [];
           for (let i = 0; i < 4; i++) {
             const ri = corner(r, i);
-            const scattered = tf.scatterND(ri.expandDims(1), tf.mul(g, corner(cf, i).expandDims(1)), tab.shape);
-            dtable = dtable ? tf.add(dtable, scattered) : scattered;
-            dcoef.push(tf.sum(tf.mul(g, tf.gather(tab, ri)), 1));
+            const weighted = tf.mul(g, corner(cf, i).expandDims(1));
+            const scattered = tf.scatterND(ri.expandDims(1), weighted, tab.shape);
+            weighted.dispose();
+            dtable = dtable ? addFreeing(dtable, scattered) : scattered;
+            const gathered = tf.gather(tab, ri);
+            const prod = tf.mul(g, gathered);
+            dcoef.push(tf.sum(prod, 1));
+            tf.dispose([gathered, prod]);
           }
           return [dtable!, tf.stack(dcoef), tf.zerosLike(y), tf.zerosLike(x)];
         }),
     };
   });
   return op(table, coef, py, px);
+}
+
+/**
+ * a + b, freeing both at once: the per-corner [N, Cin] terms of a P3 map at 800 x 1088 are
+ * 0.125 GB each, and a tidy would hold all of them to its end.
+ */
+function addFreeing(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const sum = tf.add(a, b);
+  tf.dispose([a, b]);
+  return sum;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { recomputed } from './block-call.js';
 import type { GradSink } from './grad-sink.js';
 
 /** LayerNorm over the last axis, PyTorch semantics (biased variance). */
@@ -10,9 +11,13 @@ export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps:
   return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), weight), bias);
 }
 
-/** Exact (erf) GELU as in PyTorch/HF `gelu`. */
+/**
+ * Exact (erf) GELU as in PyTorch/HF `gelu`, as a recomputed node (block-call.ts): the backward
+ * pass keeps x only, not the four x-sized temporaries. Callers pass a tensor nothing else reads
+ * (a linear layer's output), so the gradient is the same bits as the plain composition's.
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  return recomputed((t) => tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1)), [x]);
 }
 
 /**
