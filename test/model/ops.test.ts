@@ -61,6 +61,19 @@ test('conv2d (im2col) equals tf.conv2d for 3x3 stride 1 and 2, and 1x1', () => {
   close(conv2d(x, w1, undefined).dataSync(), tf.conv2d(x as tf.Tensor4D, tf.transpose(w1, [2, 3, 1, 0]) as tf.Tensor4D, 1, 'valid').dataSync(), 1e-4, '1x1');
 });
 
+test('conv2d as a recomputed node (large column matrices) gives the same value and gradients to the bit', () => {
+  const x = tf.randomNormal([2, 5, 6, 3], 0, 1, 'float32', 13), w = tf.randomNormal([4, 3, 3, 3], 0, 1, 'float32', 14), bias = tf.randomNormal([4], 0, 1, 'float32', 15);
+  for (const stride of [1, 2] as const) {
+    const dy = tf.randomNormal([2, Math.ceil(5 / stride), Math.ceil(6 / stride), 4], 0, 1, 'float32', 16);
+    const run = (above: number) => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => conv2d(a, b, c, stride, above))([x, w, bias], dy);
+    const kept = run(Infinity), replayed = run(0);
+    kept.forEach((g, i) => assert.deepEqual(replayed[i]!.dataSync(), g.dataSync(), `stride ${stride}, gradient ${i}`));
+    assert.deepEqual(tf.tidy(() => conv2d(x, w, bias, stride, 0).dataSync()), tf.tidy(() => conv2d(x, w, bias, stride, Infinity).dataSync()));
+    tf.dispose([dy, ...kept, ...replayed]);
+  }
+  tf.dispose([x, w, bias]);
+});
+
 test('concatKeepingNothing: tf.concat\'s value and gradients to the bit, without keeping its inputs for the backward pass', () => {
   const parts = [tf.randomNormal([2, 3, 4], 0, 1, 'float32', 6), tf.randomNormal([2, 3, 2], 0, 1, 'float32', 7), tf.randomNormal([2, 3, 5], 0, 1, 'float32', 8)];
   const w = tf.randomNormal([2, 3, 11], 0, 1, 'float32', 9);

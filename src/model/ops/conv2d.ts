@@ -1,17 +1,29 @@
 import * as tf from '@tensorflow/tfjs';
+import { recomputed } from './block-call.js';
 import { linear } from './matmul.js';
 
 /**
  * PyTorch Conv2d (padding k//2, stride 1 or 2) on channels-last input, as im2col + the fast 2-D
  * matmul: the wasm backend has no Conv2DBackpropFilter kernel (tfjs-notes §2), and this also
  * keeps the weight in PyTorch layout. x [B, H, W, Cin], weight [Cout, Cin, k, k] (k = 1 or 3)
- * -> [B, ceil(H/stride), ceil(W/stride), Cout].
+ * -> [B, ceil(H/stride), ceil(W/stride), Cout]. `recomputeAbove`: column-matrix bytes from which
+ * the conv runs as a recomputed node (tests set it).
  */
-export function conv2d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, stride: 1 | 2 = 1): tf.Tensor {
-  // A tidy frees the nine shifted copies and the padded map at once (the column matrix stays if
-  // the backward pass needs it): on a P3 map at 800 x 1088 they are 0.25 GB per conv.
+export function conv2d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, stride: 1 | 2 = 1, recomputeAbove = RECOMPUTE_COLUMNS_BYTES): tf.Tensor {
+  const [b, h, w, cin] = x.shape as [number, number, number, number];
+  const k = weight.shape[2]!;
+  // A 3x3 conv whose column matrix is large runs as a recomputed node: the backward pass keeps
+  // x instead of the columns (0.125 GB on a P3 map at 800 x 1088) and builds them again. Each
+  // input is read once inside, so the gradients are the same bits; small convs skip the replay.
+  if (k > 1 && 4 * b * h * w * k * k * cin >= recomputeAbove) {
+    return recomputed((xx, ww, bb) => conv2dBody(xx, ww, bb, stride), bias ? [x, weight, bias] : [x, weight]);
+  }
+  // A tidy frees the nine shifted copies and the padded map at once.
   return tf.tidy(() => conv2dBody(x, weight, bias, stride));
 }
+
+/** Column matrices from this size up are rebuilt in the backward pass rather than kept (conv2d, deform-conv.ts). */
+export const RECOMPUTE_COLUMNS_BYTES = 32 * 2 ** 20;
 
 function conv2dBody(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, stride: 1 | 2): tf.Tensor {
   const [b, h, w, cin] = x.shape as [number, number, number, number];

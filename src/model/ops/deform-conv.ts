@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { recomputed } from './block-call.js';
+import { RECOMPUTE_COLUMNS_BYTES } from './conv2d.js';
 import { linear } from './matmul.js';
 
 /*
@@ -24,18 +26,30 @@ export function deformOutputSize(n: number, stride: number): number {
 /**
  * x [B, H, W, Cin]; offset [B, Ho, Wo, 18], tap k's (dy, dx) at channels (2k, 2k+1) as in DCN;
  * mask [B, Ho, Wo, 9] (already through the sigmoid); weight [Cout, Cin, 3, 3] (PyTorch layout);
- * bias [Cout] -> [B, Ho, Wo, Cout].
+ * bias [Cout] -> [B, Ho, Wo, Cout]. `recomputeAbove`: sampled-column bytes from which it runs as a
+ * recomputed node (tests set it).
  *   out[b, y, x] = bias + sum_k W_k . mask_k * bilinear(x_b, y*s - 1 + i_k + dy_k, x*s - 1 + j_k + dx_k)
  * where bilinear reads 0 outside the map (each of the four corners on its own, as
  * dmcn_im2col_bilinear does), so the gradient w.r.t. the offsets is DCN's as well.
  */
-export function modulatedDeformConv2d(x: tf.Tensor, offset: tf.Tensor, mask: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, stride: 1 | 2 = 1): tf.Tensor {
+export function modulatedDeformConv2d(x: tf.Tensor, offset: tf.Tensor, mask: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, stride: 1 | 2 = 1, recomputeAbove = RECOMPUTE_COLUMNS_BYTES): tf.Tensor {
   const [b, h, w, cin] = x.shape as [number, number, number, number];
-  const [cout] = weight.shape as [number, number, number, number];
   const ho = deformOutputSize(h, stride), wo = deformOutputSize(w, stride);
   if (offset.shape.join() !== [b, ho, wo, 2 * DEFORM_TAPS].join() || mask.shape.join() !== [b, ho, wo, DEFORM_TAPS].join()) {
     throw new RangeError(`offset ${offset.shape} / mask ${mask.shape} do not match the output [${b}, ${ho}, ${wo}]`);
   }
+  // Large sampled columns are rebuilt in the backward pass rather than kept (as conv2d does);
+  // x, offset, mask, weight and bias are each read once inside, so the gradients are the same bits.
+  if (4 * b * ho * wo * DEFORM_TAPS * cin >= recomputeAbove) {
+    return recomputed((xx, oo, mm, ww, bb) => deformBody(xx, oo, mm, ww, bb, stride), bias ? [x, offset, mask, weight, bias] : [x, offset, mask, weight]);
+  }
+  return deformBody(x, offset, mask, weight, bias, stride);
+}
+
+function deformBody(x: tf.Tensor, offset: tf.Tensor, mask: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, stride: 1 | 2): tf.Tensor {
+  const [b, h, w, cin] = x.shape as [number, number, number, number];
+  const [cout] = weight.shape as [number, number, number, number];
+  const ho = deformOutputSize(h, stride), wo = deformOutputSize(w, stride);
   return tf.tidy(() => {
     const [dy, dx] = tf.split(offset.reshape([b, ho, wo, DEFORM_TAPS, 2]), 2, 4).map((t) => t.reshape([b, ho, wo, DEFORM_TAPS]));
     const py = tf.add(tapBase(ho, wo, stride, 'y'), dy!); // [B, Ho, Wo, K] sampling rows

@@ -104,6 +104,21 @@ describe('modulatedDeformConv2d', () => {
     });
   }
 
+  it('as a recomputed node (large columns) gives the same value and gradients to the bit', () => {
+    for (const stride of [1, 2] as const) {
+      const d = dims(stride);
+      const inputs = ours(makeInputs(d, 21 + stride), d);
+      const dy = tf.randomNormal([d.b, d.ho, d.wo, d.cout], 0, 1, 'float32', 5);
+      const run = (recomputeAbove: number) =>
+        tf.grads((x: tf.Tensor, off: tf.Tensor, mask: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) => modulatedDeformConv2d(x, off, mask, w, bias, stride, recomputeAbove))(inputs, dy);
+      const kept = run(Infinity), replayed = run(0);
+      kept.forEach((g, i) => assert.deepEqual(replayed[i]!.dataSync(), g.dataSync(), `stride ${stride}, gradient ${i}`));
+      const value = (above: number) => tf.tidy(() => modulatedDeformConv2d(inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]!, inputs[4], stride, above).dataSync());
+      assert.deepEqual(value(0), value(Infinity));
+      tf.dispose([...inputs, dy, ...kept, ...replayed]);
+    }
+  });
+
   it('reads zeros outside the map: an offset of -10 everywhere gives the bias', () => {
     const d = dims(1);
     const v = makeInputs(d, 5);
