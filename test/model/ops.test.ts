@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/model/backend.js';
@@ -101,4 +102,26 @@ test('l2Normalize gives unit rows and a finite gradient on an all-zero row', () 
   close(l2Normalize(x).dataSync(), [0.6, 0.8, 0, 0], 1e-6, 'value');
   const g = tf.grad((t: tf.Tensor) => tf.sum(l2Normalize(t)))(x);
   assert.ok(Array.from(g.dataSync()).every(Number.isFinite));
+});
+
+test('linear\'s backward pass leaves no packed copy of the weight on the wasm heap (XNNPACK caches one per right-hand operand)', () => {
+  // A fresh process, so the heap's high-water mark is this test's: 24 weights of 16 MB, each
+  // through one linear backward. Packed copies kept alive with the weights would add 384 MB.
+  const matmul = new URL('../../src/model/ops/matmul.js', import.meta.url).href;
+  const backend = new URL('../../src/model/backend.js', import.meta.url).href;
+  const script = `
+    import * as tf from '@tensorflow/tfjs';
+    const { chooseBackend } = await import(${JSON.stringify(backend)});
+    const { linear } = await import(${JSON.stringify(matmul)});
+    await chooseBackend('wasm');
+    const heap = () => tf.backend().wasm.HEAPU8.byteLength / 2 ** 20;
+    const ws = Array.from({ length: 24 }, (_, i) => tf.variable(tf.randomNormal([2048, 2048], 0, 1, 'float32', i)));
+    const x = tf.randomNormal([64, 2048], 0, 1, 'float32', 99);
+    const before = heap();
+    for (const w of ws) tf.dispose(tf.grads((a, b) => tf.sum(linear(a, b)))([x, w]));
+    console.log(JSON.stringify({ grewMB: heap() - before }));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: new URL('../../..', import.meta.url).pathname });
+  assert.equal(child.status, 0, child.stderr);
+  const { grewMB } = JSON.parse(child.stdout.trim().split('\n').pop()!) as { grewMB: number };
+  assert.ok(grewMB < 128, `the heap grew ${grewMB} MB over 24 linear backward passes (384 MB would mean a packed copy per weight)`);
 });

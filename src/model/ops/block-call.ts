@@ -85,9 +85,10 @@ export function blockCall(mode: RecomputeMode, drop: DropoutContext, inputs: Blo
  * fn(...inputs, ...constants) as one custom-gradient node that keeps only its inputs and replays
  * fn inside the backward pass: for parameter-free, deterministic pieces of a block whose
  * temporaries are large (GELU's on [N, 4C], window attention's scores and probabilities, each
- * 0.1 GB on fiber-base's 800 x 1088 stage-1 map). Its gradients are the same bits as without it
- * when no input has another reader: the input's gradient then reaches the graph as the same
- * single term. Constants get no gradient.
+ * 0.1 GB on fiber-base's 800 x 1088 stage-1 map; large convs' column matrices). Its gradients
+ * are the same bits as without it when each input is read by a single op inside fn (its term is
+ * that op's term, at the same place among the input's other readers) or by nothing outside fn
+ * (all its terms are summed in the same order either way). Constants get no gradient.
  */
 export function recomputed(fn: (...xs: tf.Tensor[]) => tf.Tensor, inputs: readonly tf.Tensor[], constants: readonly tf.Tensor[] = []): tf.Tensor {
   const n = inputs.length;

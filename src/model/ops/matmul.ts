@@ -42,7 +42,12 @@ const linearCore = tf.customGrad((...args: unknown[]) => {
       tf.tidy(() => {
         const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
         const g = dy as tf.Tensor2D;
-        return [tf.matMul(g, sw), tf.matMul(tf.transpose(g), sx)];
+        // The right-hand operand is a fresh copy of W, freed with this tidy: on wasm, XNNPACK keeps
+        // a packed copy of a matmul's right-hand tensor for as long as that tensor's buffer lives,
+        // and a weight's lives until the next step assigns it. By the end of fiber-base's backward
+        // pass that was a second copy of every weight (1 GB of the 4 GiB heap). x * 1 is exact
+        // (signed zeros and NaNs included): the product is the same bits.
+        return [tf.matMul(g, tf.mul(sw, 1)), tf.matMul(tf.transpose(g), sx)];
       }),
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
