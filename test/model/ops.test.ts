@@ -7,7 +7,7 @@ import { concatKeepingNothing, conv2d } from '../../src/model/ops/conv2d.js';
 import { crossEntropy } from '../../src/model/ops/cross-entropy.js';
 import { gatherRows } from '../../src/model/ops/gather-rows.js';
 import { linear, matmul2d } from '../../src/model/ops/matmul.js';
-import { l2Normalize } from '../../src/model/ops/nn.js';
+import { gelu, l2Normalize } from '../../src/model/ops/nn.js';
 
 before(async () => {
   await selectBackend();
@@ -124,4 +124,17 @@ test('linear\'s backward pass leaves no packed copy of the weight on the wasm he
   assert.equal(child.status, 0, child.stderr);
   const { grewMB } = JSON.parse(child.stdout.trim().split('\n').pop()!) as { grewMB: number };
   assert.ok(grewMB < 128, `the heap grew ${grewMB} MB over 24 linear backward passes (384 MB would mean a packed copy per weight)`);
+});
+
+test('gelu: the plain erf composition\'s value and gradient to the bit, whole and in row chunks (a 36 MB input)', () => {
+  const plain = (t: tf.Tensor) => tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1));
+  for (const shape of [[3, 5, 8], [2, 1100, 4096]]) {
+    const x = tf.randomNormal(shape, 0, 2, 'float32', 17), w = tf.randomNormal(shape, 0, 1, 'float32', 18);
+    // x is read by the GELU only, as after a linear layer.
+    const f = (g: (t: tf.Tensor) => tf.Tensor) => (a: tf.Tensor) => tf.sum(tf.mul(g(tf.mul(a, 1.5)), w));
+    const [want] = tf.grads(f(plain))([x]), [got] = tf.grads(f(gelu))([x]);
+    assert.ok(tf.tidy(() => tf.all(tf.equal(got!, want!)).dataSync()[0] === 1), `gradient, shape ${shape}`);
+    assert.ok(tf.tidy(() => tf.all(tf.equal(gelu(x), plain(x))).dataSync()[0] === 1), `value, shape ${shape}`);
+    tf.dispose([x, w, want!, got!]);
+  }
 });

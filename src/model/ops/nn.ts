@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { recomputed } from './block-call.js';
+import { concatKeepingNothing } from './conv2d.js';
 import type { GradSink } from './grad-sink.js';
 
 /** LayerNorm over the last axis, PyTorch semantics (biased variance). */
@@ -17,8 +18,22 @@ export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps:
  * (a linear layer's output), so the gradient is the same bits as the plain composition's.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return recomputed((t) => tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1)), [x]);
+  const f = (t: tf.Tensor) => tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1));
+  const parts = Math.ceil((4 * x.size) / GELU_CHUNK_BYTES);
+  if (parts <= 2) return recomputed(f, [x]);
+  // Large inputs in row chunks, one node each, so the replay's temporaries are a chunk's, not
+  // the whole map's (six 0.1 GB tensors on fiber-base's 800 x 1088 stage-1 MLP). GELU is
+  // elementwise: chunking changes no bit.
+  const c = x.shape[x.shape.length - 1]!;
+  const rows = x.size / c;
+  const n = Math.min(parts, rows);
+  const sizes = Array.from({ length: n }, (_, i) => Math.floor((rows * (i + 1)) / n) - Math.floor((rows * i) / n));
+  const chunks = tf.split(x.reshape([rows, c]), sizes, 0).map((t) => recomputed(f, [t]));
+  return concatKeepingNothing(chunks, 0).reshape(x.shape);
 }
+
+/** GELU inputs above two of these run in chunks of about this many bytes. */
+const GELU_CHUNK_BYTES = 16 * 2 ** 20;
 
 /**
  * L2-normalise along the last axis (F.normalize, eps 1e-12). Written as x * rsqrt(max(|x|^2, eps^2))
