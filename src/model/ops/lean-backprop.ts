@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
  * the same gradient kernels, so results are the same bits, but frees a gradient as soon as no
  * later node can read it and a node's saved tensors once its gradient has run. It relies on
  * engine internals (the tape, startTape/endTape, scopedRun), as ops/block-call.ts already does:
- * a tfjs upgrade that changes them breaks test/model/lean-backprop.test.ts first.
+ * a tfjs upgrade that changes them breaks test/model/ops/lean-backprop.test.ts first.
  */
 
 /** A tfjs tape node, as Engine.addTapeNode records it. */
