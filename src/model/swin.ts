@@ -3,6 +3,7 @@ import type { FiberModelConfig } from './model-config.js';
 import type { ModelLayout } from './fusion-layout.js';
 import { attention } from './ops/attention.js';
 import { blockCall, recomputed } from './ops/block-call.js';
+import { concatKeepingNothing } from './ops/concat-keeping-nothing.js';
 import { gatherRows } from './ops/gather-rows.js';
 import { linear } from './ops/matmul.js';
 import { dropPath, gelu, layerNorm, type DropoutContext } from './ops/nn.js';
@@ -183,7 +184,7 @@ export function windowAttention(
   const sizes = Array.from({ length: parts }, (_, i) => Math.floor((windows * (i + 1)) / parts) - Math.floor((windows * i) / parts));
   const [qs, ks, vs] = [q, k, v].map((t) => tf.split(t, sizes, 0));
   const ms = shiftMask ? tf.split(shiftMask, sizes, 0) : undefined;
-  return tf.concat(sizes.map((_, i) => recomputed(core, [qs![i]!, ks![i]!, vs![i]!, relBias], ms ? [ms[i]!] : [])), 0);
+  return concatKeepingNothing(sizes.map((_, i) => recomputed(core, [qs![i]!, ks![i]!, vs![i]!, relBias], ms ? [ms[i]!] : [])), 0);
 }
 
 /** timm PatchMerging: 2x2 neighbours concatenated (x0, x1, x2, x3 order), LN, Linear(4C -> 2C). */

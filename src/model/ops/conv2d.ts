@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { recomputed } from './block-call.js';
+import { concatKeepingNothing } from './concat-keeping-nothing.js';
 import { linear } from './matmul.js';
 
 /**
@@ -45,20 +46,6 @@ function conv2dBody(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined
   const ho = Math.ceil(h / 2), wo = Math.ceil(w / 2);
   const even = tf.pad(y, [[0, 0], [0, 2 * ho - h], [0, 2 * wo - w], [0, 0]]).reshape([b, ho, 2, wo, 2, cout]);
   return tf.slice(even, [0, 0, 0, 0, 0, 0], [b, ho, 1, wo, 1, cout]).reshape([b, ho, wo, cout]);
-}
-
-/**
- * tf.concat whose backward pass keeps nothing: tfjs's Concat gradient saves every input only to
- * read their shapes, so a 3x3 conv kept its nine shifted copies as well as the column matrix the
- * matmul saves (0.25 GB per conv on a P3 map at 800 x 1088). The gradient is tfjs's, split(dy).
- */
-export function concatKeepingNothing(xs: readonly tf.Tensor[], axis: number): tf.Tensor {
-  const sizes = xs.map((t) => t.shape[axis]!);
-  const op = tf.customGrad((...args: unknown[]) => {
-    const parts = args.slice(0, -1) as tf.Tensor[];
-    return { value: tf.concat(parts, axis), gradFunc: (dy) => tf.split(dy as tf.Tensor, sizes, axis) };
-  });
-  return op(...xs);
 }
 
 /** GroupNorm over channels-last [B, H, W, C] with `groups` groups, eps 1e-5. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { recomputed } from './block-call.js';
-import { concatKeepingNothing } from './conv2d.js';
+import { concatKeepingNothing } from './concat-keeping-nothing.js';
 import type { GradSink } from './grad-sink.js';
 
 /** LayerNorm over the last axis, PyTorch semantics (biased variance). */
