@@ -128,8 +128,8 @@ function swinBlockBody(ctx: SwinContext, x: tf.Tensor, stage: number, block: num
     const bias = tf.transpose(gatherRows(table, index).reshape([n, n, heads]), [2, 0, 1]).expandDims(0); // [1, heads, N, N]
     // The shift mask is tiled per window; bias + mask ([B*nW, heads, N, N]) is formed inside the
     // recomputed node, so neither it nor the scores outlive the node.
-    const masks = shift ? [tf.tile(tf.tensor(shiftedWindowMask(hp, wp, win, shift), [1, nW, 1, n, n]), [b, 1, 1, 1, 1]).reshape([b * nW, 1, n, n])] : [];
-    const attn = windowAttention(q, k, v, bias, masks[0], heads, ctx.drop); // [B*nW, N, C]
+    const shiftMask = shift ? tf.tile(tf.tensor(shiftedWindowMask(hp, wp, win, shift), [1, nW, 1, n, n]), [b, 1, 1, 1, 1]).reshape([b * nW, 1, n, n]) : undefined;
+    const attn = windowAttention(q, k, v, bias, shiftMask, heads, ctx.drop); // [B*nW, N, C]
     let out = linear(attn, p('attn.proj.weight'), p('attn.proj.bias'));
     out = windowReverse(out, win, hp, wp);
     if (shift) out = roll2d(out, shift); // [B, Hp, Wp, C]
